@@ -1,0 +1,123 @@
+/**
+ * Reads Bearer credentials from the Authorization header (RFC 6750 §2.1, RFC 7235 §2.1):
+ *
+ *   credentials = "Bearer" 1*SP b64token
+ *   b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+ *
+ * The scheme is case-insensitive (RFC 7235 §2.1). Tokens are read from this header only, never
+ * from a query string or body (RFC 6750 §2.3 is not supported on purpose: URLs end up in logs).
+ */
+import { DEFAULT_REALM, InvalidRequestError, UnauthorizedError } from './errors.js'
+
+/** The Authorization header as a framework hands it over: absent, one value, or every value. */
+export type AuthorizationInput = string | readonly string[] | undefined
+
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+// Leading and trailing optional white space is not part of a field value (RFC 9110 §5.5).
+const OWS_EDGES = /^[ \t]+|[ \t]+$/g
+
+/**
+ * Pulls the token out of one Authorization value. Returns `undefined` when the value is not
+ * Bearer credentials at all (absent, empty, or another scheme such as `Basic`); throws an
+ * {@link InvalidRequestError} (400) when it is Bearer but malformed.
+ *
+ * @example
+ * ```ts
+ * extractBearerToken('bearer   eyJhbGciOi...') // 'eyJhbGciOi...'
+ * extractBearerToken('Basic dXNlcjpwYXNz') // undefined
+ * extractBearerToken('Bearer a b') // throws InvalidRequestError
+ * ```
+ */
+export function extractBearerToken(value: string, realm = DEFAULT_REALM): string | undefined {
+  let header = value
+  if (
+    header.length > 0 &&
+    (header.charCodeAt(0) <= 32 || header.charCodeAt(header.length - 1) <= 32)
+  ) {
+    header = header.replace(OWS_EDGES, '')
+  }
+  if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined
+  if (header.length === 6) {
+    throw new InvalidRequestError('Bearer scheme without a token', {
+      reason: 'malformed_authorization',
+      realm,
+    })
+  }
+  if (header.charCodeAt(6) !== 32) {
+    // "Bearerx ..." is another scheme; "Bearer\t..." is Bearer with the wrong separator.
+    if (header.charCodeAt(6) !== 9) return undefined
+    throw new InvalidRequestError('the Bearer scheme must be followed by spaces, not tabs', {
+      reason: 'malformed_authorization',
+      realm,
+    })
+  }
+  let start = 7
+  while (start < header.length && header.charCodeAt(start) === 32) start++
+  const token = header.slice(start)
+  if (token === '') {
+    throw new InvalidRequestError('Bearer scheme without a token', {
+      reason: 'malformed_authorization',
+      realm,
+    })
+  }
+  if (!B64TOKEN.test(token)) {
+    throw new InvalidRequestError(
+      'the Bearer credentials must be a single token of base64url characters',
+      { reason: 'malformed_authorization', realm },
+    )
+  }
+  return token
+}
+
+/**
+ * Collects every Authorization value from Node's `rawHeaders` (name, value, name, value...).
+ * Node keeps only the first repeated Authorization header in `req.headers`, and credentials sent
+ * twice must be refused, so adapters read the raw list. Returns `undefined`, one value, or all.
+ *
+ * @example
+ * ```ts
+ * readAuthorization(['Host', 'x', 'Authorization', 'Bearer a']) // 'Bearer a'
+ * ```
+ */
+export function readAuthorization(rawHeaders: readonly string[]): AuthorizationInput {
+  let found: string | string[] | undefined
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue
+    const value = rawHeaders[i + 1] as string
+    if (found === undefined) found = value
+    else if (typeof found === 'string') found = [found, value]
+    else found.push(value)
+  }
+  return found
+}
+
+/**
+ * Turns the Authorization input into a token: `undefined` when there are no Bearer
+ * credentials, the token otherwise. Several Authorization values are an `invalid_request`.
+ *
+ * @example
+ * ```ts
+ * parseAuthorization(['Bearer a', 'Bearer b']) // throws InvalidRequestError
+ * ```
+ */
+export function parseAuthorization(
+  input: AuthorizationInput,
+  realm = DEFAULT_REALM,
+): string | undefined {
+  if (input === undefined) return undefined
+  if (typeof input === 'string') return extractBearerToken(input, realm)
+  if (input.length === 0) return undefined
+  if (input.length > 1) {
+    throw new InvalidRequestError('more than one Authorization header was sent', {
+      reason: 'multiple_authorization',
+      realm,
+    })
+  }
+  return extractBearerToken(input[0] as string, realm)
+}
+
+/** Throws the 401 for a request without Bearer credentials (RFC 6750 §3.1: no error code). */
+export function missingCredentials(realm = DEFAULT_REALM): UnauthorizedError {
+  return new UnauthorizedError({ reason: 'missing_token', realm })
+}

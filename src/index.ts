@@ -1,0 +1,44 @@
+export {
+  type AuthorizationInput,
+  extractBearerToken,
+  parseAuthorization,
+  readAuthorization,
+} from './authorization.js'
+export { type ChallengeParams, formatChallenge } from './challenge.js'
+export { requireClaims } from './claims.js'
+export {
+  BearerGuardError,
+  type BearerGuardErrorOptions,
+  DEFAULT_REALM,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  KeysUnavailableError,
+  type RejectionReason,
+  UnauthorizedError,
+} from './errors.js'
+export type { BearerGuardEvent } from './events.js'
+export {
+  type Algorithm,
+  type IssuerOption,
+  type JSONWebKeySet,
+  type ResolvedOptions,
+  SUPPORTED_ALGORITHMS,
+  type ValidatorOptions,
+} from './options.js'
+export { requireAnyRole, requireRoles, requireScopesOrRoles } from './roles.js'
+export {
+  type GuardArgs,
+  type GuardOptions,
+  parseScopes,
+  requireAnyScope,
+  requireScopes,
+} from './scopes.js'
+export type { AuthInfo, Guard, TokenClaims, TokenHeader } from './types.js'
+export {
+  type AuthenticateOptions,
+  createValidator,
+  isValidator,
+  toValidator,
+  type Validator,
+} from './validator.js'

@@ -1,0 +1,408 @@
+import type { JWK } from 'jose'
+import { isScopeToken } from './challenge.js'
+import { DEFAULT_REALM } from './errors.js'
+import type { BearerGuardEvent } from './events.js'
+import type { TokenClaims } from './types.js'
+
+/** An accepted issuer: one value, a list, or a predicate over the token's `iss` and claims. */
+export type IssuerOption =
+  | string
+  | readonly string[]
+  | ((issuer: string, claims: TokenClaims) => boolean)
+
+/** A JSON Web Key Set (RFC 7517 §5). */
+export interface JSONWebKeySet {
+  keys: readonly JWK[]
+}
+
+/** The signature algorithms bearer-guard can verify; all asymmetric (RFC 7518 §3, RFC 8037). */
+export const SUPPORTED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const
+
+/** A supported signature algorithm. */
+export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number]
+
+/**
+ * Options of {@link createValidator}. `issuer`, `audience` and exactly one key source
+ * (`jwksUri`, `discoveryUrl` or `keys`) are required; everything else has a safe default.
+ * Unknown keys are refused, so a misspelt option cannot silently weaken a check.
+ *
+ * @example
+ * ```ts
+ * const options: ValidatorOptions = {
+ *   issuer: 'https://issuer.example/',
+ *   audience: 'api://orders',
+ *   jwksUri: 'https://issuer.example/.well-known/jwks.json',
+ * }
+ * ```
+ */
+export interface ValidatorOptions {
+  /** Accepted `iss`: exact string, list of strings, or predicate `(iss, claims) => boolean`. */
+  issuer: IssuerOption
+  /** Accepted `aud` values; the token must name at least one. */
+  audience: string | readonly string[]
+  /** URL of the issuer's JWKS. https, or http on a loopback address only. */
+  jwksUri?: string
+  /** URL of an OpenID Connect discovery document whose `jwks_uri` gives the keys. */
+  discoveryUrl?: string
+  /** Static public keys, as a JWKS or a list of JWKs. */
+  keys?: JSONWebKeySet | readonly JWK[]
+  /**
+   * Accepted `alg` values. Default: every supported asymmetric algorithm (RS256-512,
+   * PS256-512, ES256-512, EdDSA). `none` and HMAC algorithms are always refused.
+   */
+  algorithms?: readonly Algorithm[]
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 60, at most 300. */
+  clockTolerance?: number
+  /** When set, tokens whose `iat` is older than this many seconds are refused (`iat` becomes required). */
+  maxTokenAge?: number
+  /** Claims that must be present, besides `iss`, `aud` and `exp` which always are. */
+  requiredClaims?: readonly string[]
+  /**
+   * Accepted `typ` header values, compared case-insensitively with or without `application/`.
+   * Default: `typ` may be absent, and when present must be `JWT` or `at+jwt`. When set, `typ`
+   * is required and must be one of these (RFC 9068 §4 asks for `at+jwt`).
+   */
+  tokenTypes?: readonly string[]
+  /** Longest token accepted, in characters. Default 16384. */
+  maxTokenLength?: number
+  /** Realm named in every `WWW-Authenticate` challenge. Default `api`. */
+  realm?: string
+  /** How long fetched keys count as fresh, in ms (as jose). Default 3,600,000 (1 h). */
+  cacheMaxAge?: number
+  /** Least time between two fetches caused by unknown `kid`s, in ms (as jose). Default 30,000. */
+  cooldownDuration?: number
+  /** Time limit of one JWKS or discovery fetch, in ms (as jose). Default 5,000. */
+  timeoutDuration?: number
+  /**
+   * How long after the last successful fetch the last known good keys keep serving while
+   * refreshes fail, in ms. Default 86,400,000 (24 h). At least `cacheMaxAge`.
+   */
+  maxStaleAge?: number
+  /** Largest JWKS or discovery response read, in bytes. Default 524,288 (512 KiB). */
+  maxResponseSize?: number
+  /** Receives structured events (keys refreshed, refresh failed, token rejected). Never sees a token. */
+  onEvent?: (event: BearerGuardEvent) => void
+}
+
+/** The validated, normalised, frozen form of {@link ValidatorOptions}. */
+export interface ResolvedOptions {
+  readonly issuers: ReadonlySet<string> | undefined
+  readonly issuerPredicate: ((issuer: string, claims: TokenClaims) => boolean) | undefined
+  readonly issuerDescription: string
+  readonly audiences: ReadonlySet<string>
+  readonly keySource:
+    | { readonly kind: 'jwks'; readonly url: URL }
+    | { readonly kind: 'discovery'; readonly url: URL }
+    | { readonly kind: 'static'; readonly jwks: { keys: JWK[] } }
+  readonly algorithms: ReadonlySet<string>
+  readonly clockTolerance: number
+  readonly maxTokenAge: number | undefined
+  readonly requiredClaims: readonly string[]
+  readonly tokenTypes: ReadonlySet<string>
+  readonly typRequired: boolean
+  readonly maxTokenLength: number
+  readonly realm: string
+  readonly cacheMaxAge: number
+  readonly cooldownDuration: number
+  readonly timeoutDuration: number
+  readonly maxStaleAge: number
+  readonly maxResponseSize: number
+  readonly onEvent: ((event: BearerGuardEvent) => void) | undefined
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
+  'issuer',
+  'audience',
+  'jwksUri',
+  'discoveryUrl',
+  'keys',
+  'algorithms',
+  'clockTolerance',
+  'maxTokenAge',
+  'requiredClaims',
+  'tokenTypes',
+  'maxTokenLength',
+  'realm',
+  'cacheMaxAge',
+  'cooldownDuration',
+  'timeoutDuration',
+  'maxStaleAge',
+  'maxResponseSize',
+  'onEvent',
+])
+
+const DEFAULT_TOKEN_TYPES = ['jwt', 'at+jwt']
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+
+function fail(message: string): never {
+  throw new TypeError(message)
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0
+}
+
+function stringList(name: string, value: unknown, allowEmpty = false): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || (!allowEmpty && list.length === 0) || !list.every(isNonEmptyString)) {
+    fail(`"${name}" option must be a non-empty string or an array of them`)
+  }
+  return [...list]
+}
+
+function number(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+  unit: string,
+): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    fail(`"${name}" option must be a number of ${unit} from ${min} to ${max}`)
+  }
+  return value
+}
+
+function parseUrl(name: string, value: unknown): URL {
+  if (!isNonEmptyString(value)) fail(`"${name}" option must be a URL string`)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    fail(`"${name}" option must be an absolute URL`)
+  }
+  if (url.username !== '' || url.password !== '')
+    fail(`"${name}" option must not carry credentials`)
+  if (url.protocol === 'https:') return url
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return url
+  fail(`"${name}" option must be an https URL (plain http is allowed only on a loopback host)`)
+}
+
+/**
+ * Refuses URLs that a JWKS or discovery document may not lead to: like the configured ones,
+ * they must be https, or http on a loopback host.
+ */
+export function checkKeyUrl(name: string, value: unknown): URL {
+  return parseUrl(name, value)
+}
+
+function resolveIssuer(
+  value: unknown,
+): Pick<ResolvedOptions, 'issuers' | 'issuerPredicate' | 'issuerDescription'> {
+  if (typeof value === 'function') {
+    return {
+      issuers: undefined,
+      issuerPredicate: value as (issuer: string, claims: TokenClaims) => boolean,
+      issuerDescription: 'the accepted issuers',
+    }
+  }
+  if (value === undefined) fail('"issuer" option is required')
+  const list = stringList('issuer', value)
+  return {
+    issuers: new Set(list),
+    issuerPredicate: undefined,
+    issuerDescription: list.length === 1 ? 'the expected issuer' : 'any accepted issuer',
+  }
+}
+
+function resolveKeys(value: unknown): { keys: JWK[] } {
+  const keys = Array.isArray(value)
+    ? value
+    : typeof value === 'object' && value !== null && Array.isArray((value as JSONWebKeySet).keys)
+      ? (value as JSONWebKeySet).keys
+      : undefined
+  if (keys === undefined || keys.length === 0) {
+    fail('"keys" option must be a JSON Web Key Set or a non-empty array of JWKs')
+  }
+  for (const key of keys) {
+    if (typeof key !== 'object' || key === null || typeof (key as JWK).kty !== 'string') {
+      fail('"keys" option must contain JWK objects with a "kty"')
+    }
+    if ((key as JWK).kty === 'oct') fail('"keys" option must not contain symmetric ("oct") keys')
+    if ('d' in key) fail('"keys" option must contain public keys only (a JWK with "d" is private)')
+  }
+  return { keys: keys.map((key) => ({ ...(key as JWK) })) }
+}
+
+function resolveKeySource(options: ValidatorOptions): ResolvedOptions['keySource'] {
+  const given = (['jwksUri', 'discoveryUrl', 'keys'] as const).filter(
+    (name) => options[name] !== undefined,
+  )
+  if (given.length !== 1) {
+    fail(
+      given.length === 0
+        ? 'a key source is required: set one of "jwksUri", "discoveryUrl" or "keys"'
+        : `only one key source may be set, got ${given.map((name) => `"${name}"`).join(' and ')}`,
+    )
+  }
+  if (options.jwksUri !== undefined)
+    return { kind: 'jwks', url: parseUrl('jwksUri', options.jwksUri) }
+  if (options.discoveryUrl !== undefined) {
+    return { kind: 'discovery', url: parseUrl('discoveryUrl', options.discoveryUrl) }
+  }
+  return { kind: 'static', jwks: resolveKeys(options.keys) }
+}
+
+function resolveAlgorithms(value: unknown): Set<string> {
+  if (value === undefined) return new Set(SUPPORTED_ALGORITHMS)
+  const list = stringList('algorithms', value)
+  for (const alg of list) {
+    if (alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
+      fail(`"algorithms" option must not contain "${alg}": only asymmetric algorithms are accepted`)
+    }
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
+      fail(
+        `"algorithms" option contains unsupported "${alg}"; supported: ${SUPPORTED_ALGORITHMS.join(', ')}`,
+      )
+    }
+  }
+  return new Set(list)
+}
+
+/** Lower-cases a `typ` value and drops an `application/` prefix (RFC 7515 §4.1.9). */
+export function normalizeTokenType(typ: string): string {
+  const lower = typ.toLowerCase()
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
+}
+
+function closestOptionName(name: string): string | undefined {
+  const lower = name.toLowerCase()
+  for (const candidate of OPTION_NAMES) {
+    const c = candidate.toLowerCase()
+    if (c === lower || c.startsWith(lower.slice(0, 4)) || lower.startsWith(c.slice(0, 4))) {
+      return candidate
+    }
+  }
+  return undefined
+}
+
+/**
+ * Validates validator options, applies the defaults and freezes the result. Runs once, when a
+ * validator is created, never per request. Bad input throws a `TypeError` naming the option.
+ *
+ * @example
+ * ```ts
+ * resolveOptions({ issuer: 'https://issuer.example/', audience: 'api', jwksUri: 'https://issuer.example/keys' })
+ * resolveOptions({ issuer: 'x', audiance: 'api' }) // TypeError: unknown option "audiance" (did you mean "audience"?)
+ * ```
+ */
+export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options must be an object')
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      const hint = closestOptionName(name)
+      fail(`unknown option "${name}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`)
+    }
+  }
+  if (options.audience === undefined) fail('"audience" option is required')
+  const audiences = new Set(stringList('audience', options.audience))
+  const realm = options.realm ?? DEFAULT_REALM
+  if (typeof realm !== 'string' || realm === '' || !PRINTABLE_ASCII.test(realm)) {
+    fail('"realm" option must be a non-empty string of printable ASCII characters')
+  }
+  const cacheMaxAge = number(
+    'cacheMaxAge',
+    options.cacheMaxAge,
+    3_600_000,
+    1_000,
+    604_800_000,
+    'milliseconds',
+  )
+  const tokenTypes =
+    options.tokenTypes === undefined
+      ? DEFAULT_TOKEN_TYPES
+      : stringList('tokenTypes', options.tokenTypes).map(normalizeTokenType)
+  const requiredClaims =
+    options.requiredClaims === undefined
+      ? []
+      : stringList('requiredClaims', options.requiredClaims, true)
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    fail('"onEvent" option must be a function')
+  }
+  const resolved: ResolvedOptions = {
+    ...resolveIssuer(options.issuer),
+    audiences,
+    keySource: resolveKeySource(options),
+    algorithms: resolveAlgorithms(options.algorithms),
+    clockTolerance: number('clockTolerance', options.clockTolerance, 60, 0, 300, 'seconds'),
+    maxTokenAge:
+      options.maxTokenAge === undefined
+        ? undefined
+        : number('maxTokenAge', options.maxTokenAge, 0, 1, 31_536_000, 'seconds'),
+    requiredClaims,
+    tokenTypes: new Set(tokenTypes),
+    typRequired: options.tokenTypes !== undefined,
+    maxTokenLength: number(
+      'maxTokenLength',
+      options.maxTokenLength,
+      16_384,
+      64,
+      1_048_576,
+      'characters',
+    ),
+    realm,
+    cacheMaxAge,
+    cooldownDuration: number(
+      'cooldownDuration',
+      options.cooldownDuration,
+      30_000,
+      0,
+      86_400_000,
+      'milliseconds',
+    ),
+    timeoutDuration: number(
+      'timeoutDuration',
+      options.timeoutDuration,
+      5_000,
+      1,
+      120_000,
+      'milliseconds',
+    ),
+    maxStaleAge: number(
+      'maxStaleAge',
+      options.maxStaleAge,
+      Math.max(86_400_000, cacheMaxAge),
+      cacheMaxAge,
+      2_592_000_000,
+      'milliseconds',
+    ),
+    maxResponseSize: number(
+      'maxResponseSize',
+      options.maxResponseSize,
+      524_288,
+      1_024,
+      16_777_216,
+      'bytes',
+    ),
+    onEvent: options.onEvent,
+  }
+  return Object.freeze(resolved)
+}
+
+/**
+ * Checks the scope or role names given to a guard, once, when the guard is created: each must
+ * be a non-empty NQCHAR token (RFC 6749 §3.3), so that it can be named in a challenge.
+ */
+export function checkGuardNames(what: string, names: readonly unknown[]): string[] {
+  if (names.length === 0) fail(`${what} needs at least one name`)
+  for (const name of names) {
+    if (typeof name !== 'string' || !isScopeToken(name)) {
+      fail(`${what} names must be non-empty strings without spaces, quotes or backslashes`)
+    }
+  }
+  return names as string[]
+}

@@ -1,0 +1,118 @@
+import { DEFAULT_REALM, InsufficientScopeError, UnauthorizedError } from './errors.js'
+import { checkGuardNames } from './options.js'
+import { realmOf } from './realm.js'
+import type { AuthInfo, Guard } from './types.js'
+
+/** How a guard combines its names: every one of them (`all`, the default) or at least one (`any`). */
+export interface GuardOptions {
+  match?: 'all' | 'any'
+}
+
+/** The arguments guards take: names one by one, or one list with {@link GuardOptions}. */
+export type GuardArgs = string[] | [names: string | readonly string[], options?: GuardOptions]
+
+/**
+ * Parses a `scope` or `scp` claim into its scope tokens: a space-separated string (RFC 6749
+ * §3.3, RFC 8693 §4.2) or an array of strings (as Okta sends). Empty tokens are dropped.
+ * Returns `undefined` when the value has any other shape.
+ *
+ * @example
+ * ```ts
+ * parseScopes('Files.Read  Files.Write') // ['Files.Read', 'Files.Write']
+ * parseScopes(['a', 'b']) // ['a', 'b']
+ * parseScopes(42) // undefined
+ * ```
+ */
+export function parseScopes(value: unknown): string[] | undefined {
+  if (typeof value === 'string') {
+    if (value.indexOf(' ') === -1) return value === '' ? [] : [value]
+    return value.split(' ').filter((token) => token !== '')
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) if (typeof item !== 'string') return undefined
+    return (value as string[]).filter((token) => token !== '')
+  }
+  return undefined
+}
+
+/** Reads the names and options out of a guard's arguments and checks them once. */
+export function readGuardArgs(
+  what: string,
+  args: readonly unknown[],
+): { names: string[]; any: boolean } {
+  const [first, second] = args
+  if (
+    args.length <= 2 &&
+    (Array.isArray(first) || (args.length === 2 && typeof second === 'object'))
+  ) {
+    const names = typeof first === 'string' ? [first] : (first as unknown[])
+    const options = (second ?? {}) as GuardOptions
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      (options.match !== undefined && options.match !== 'all' && options.match !== 'any')
+    ) {
+      throw new TypeError(`${what}: "match" option must be "all" or "any"`)
+    }
+    return { names: [...checkGuardNames(what, names)], any: options.match === 'any' }
+  }
+  return { names: [...checkGuardNames(what, args)], any: false }
+}
+
+/** The 401 a guard throws when no authentication ran or the request was anonymous. */
+export function notAuthenticated(auth: AuthInfo | undefined): UnauthorizedError {
+  return new UnauthorizedError(
+    { reason: 'not_authenticated', realm: auth === undefined ? DEFAULT_REALM : realmOf(auth) },
+    'Authentication required',
+  )
+}
+
+/** Whether `have` contains every (or, with `any`, at least one) of `need`. */
+export function hasNames(have: readonly string[], need: readonly string[], any: boolean): boolean {
+  if (any) {
+    for (const name of need) if (have.includes(name)) return true
+    return false
+  }
+  for (const name of need) if (!have.includes(name)) return false
+  return true
+}
+
+/**
+ * A guard that passes when the token carries the scopes (from `scp` or `scope`): all of them by
+ * default, at least one with `{ match: 'any' }`. Matching is exact and case-sensitive; `roles`
+ * never count. A failure is a 403 `insufficient_scope` naming the scopes (RFC 6750 §3.1).
+ *
+ * @example
+ * ```ts
+ * requireScopes('Files.Read', 'Files.Write')
+ * requireScopes(['Files.Read', 'Files.ReadWrite'], { match: 'any' })
+ * ```
+ */
+export function requireScopes(...args: GuardArgs): Guard {
+  const { names, any } = readGuardArgs('requireScopes', args)
+  const description = any
+    ? 'the token has none of the scopes this resource accepts'
+    : 'the token lacks a scope this resource requires'
+  return (auth) => {
+    if (auth === undefined) throw notAuthenticated(auth)
+    if (hasNames(auth.scopes, names, any)) return
+    throw new InsufficientScopeError(description, {
+      reason: 'missing_scope',
+      realm: realmOf(auth),
+      scopes: names,
+    })
+  }
+}
+
+/**
+ * A guard that passes when the token carries at least one of the scopes.
+ * Same as `requireScopes(names, { match: 'any' })`.
+ *
+ * @example
+ * ```ts
+ * requireAnyScope('Files.Read', 'Files.ReadWrite')
+ * ```
+ */
+export function requireAnyScope(...names: string[]): Guard {
+  return requireScopes(names, { match: 'any' })
+}

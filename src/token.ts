@@ -1,0 +1,242 @@
+/**
+ * Strict parsing of a compact JWS (RFC 7515 §7.1) and the checks that need no key: header
+ * rules and claim rules. Everything here is cheap and runs before any key lookup, so a token
+ * that would fail anyway never causes a JWKS fetch.
+ */
+import { InvalidTokenError, type RejectionReason } from './errors.js'
+import { normalizeTokenType, type ResolvedOptions } from './options.js'
+import type { TokenClaims, TokenHeader } from './types.js'
+
+/** A token split into its parts, header and claims decoded. */
+export interface ParsedToken {
+  readonly header: TokenHeader
+  readonly claims: TokenClaims
+  /** Index of the second `.`: `token.slice(0, signingInputEnd)` is the JWS signing input. */
+  readonly signingInputEnd: number
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+const BASE64URL_VALUES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+const MAX_KID_LENGTH = 1024
+
+function reject(
+  reason: RejectionReason,
+  description: string,
+  realm: string,
+  cause?: unknown,
+): never {
+  throw new InvalidTokenError(description, { reason, realm, cause })
+}
+
+/**
+ * Whether a segment is canonical unpadded base64url: only the 64 URL-safe characters, a length
+ * that is not 1 modulo 4, and zero bits in the unused low bits of the last character. Lenient
+ * decoders accept more; accepting more would let a changed string pass as the same token.
+ */
+export function isCanonicalBase64url(segment: string): boolean {
+  if (segment.length === 0 || segment.length % 4 === 1 || !BASE64URL.test(segment)) return false
+  const rest = segment.length % 4
+  if (rest === 0) return true
+  const last = BASE64URL_VALUES.indexOf(segment.charAt(segment.length - 1))
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0
+}
+
+function decodeJsonObject(
+  segment: string,
+  what: 'header' | 'payload',
+  realm: string,
+): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')))
+  } catch (cause) {
+    reject('malformed_token', `the token ${what} is not valid JSON`, realm, cause)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    reject('malformed_token', `the token ${what} is not a JSON object`, realm)
+  }
+  return value as Record<string, unknown>
+}
+
+/**
+ * Splits a compact JWS, checks each segment is canonical base64url and decodes the header and
+ * payload as JSON objects. Any deviation is a 401 `invalid_token` with reason `malformed_token`.
+ *
+ * @example
+ * ```ts
+ * parseToken('eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln', options).header.alg // 'RS256'
+ * ```
+ */
+export function parseToken(token: unknown, options: ResolvedOptions): ParsedToken {
+  const { realm } = options
+  if (typeof token !== 'string' || token.length === 0) {
+    reject('malformed_token', 'the token must be a non-empty string', realm)
+  }
+  if (token.length > options.maxTokenLength) {
+    reject(
+      'token_too_large',
+      `the token is longer than ${options.maxTokenLength} characters`,
+      realm,
+    )
+  }
+  const first = token.indexOf('.')
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1)
+  if (second === -1 || token.indexOf('.', second + 1) !== -1) {
+    reject(
+      'malformed_token',
+      'the token is not a JWS in compact serialization (three segments)',
+      realm,
+    )
+  }
+  const headerSegment = token.slice(0, first)
+  const payloadSegment = token.slice(first + 1, second)
+  if (
+    !isCanonicalBase64url(headerSegment) ||
+    !isCanonicalBase64url(payloadSegment) ||
+    !isCanonicalBase64url(token.slice(second + 1))
+  ) {
+    reject('malformed_token', 'the token segments must be unpadded base64url', realm)
+  }
+  const header = decodeJsonObject(headerSegment, 'header', realm)
+  const claims = decodeJsonObject(payloadSegment, 'payload', realm)
+  return {
+    header: header as unknown as TokenHeader,
+    claims: claims as unknown as TokenClaims,
+    signingInputEnd: second,
+  }
+}
+
+/**
+ * Checks the protected header: `alg` on the allow-list, an access-token `typ`, no `crit` or
+ * other parameter that would change how the token must be processed, a sane `kid`.
+ * `jwk`, `jku`, `x5u`, `x5c` and `x5t` are ignored: keys never come from the token.
+ */
+export function checkHeader(header: TokenHeader, options: ResolvedOptions): void {
+  const { realm } = options
+  const { alg, kid, typ } = header
+  if (typeof alg !== 'string' || !options.algorithms.has(alg)) {
+    reject(
+      'unsupported_algorithm',
+      'the token is signed with an algorithm this API does not accept',
+      realm,
+    )
+  }
+  if (
+    kid !== undefined &&
+    (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)
+  ) {
+    reject('malformed_token', 'the token kid must be a non-empty string', realm)
+  }
+  if (typ === undefined) {
+    if (options.typRequired)
+      reject(
+        'unsupported_token_type',
+        'the token has no typ header, and this API requires one',
+        realm,
+      )
+  } else if (typeof typ !== 'string' || !options.tokenTypes.has(normalizeTokenType(typ))) {
+    reject('unsupported_token_type', 'the token typ is not an access token type', realm)
+  }
+  // RFC 7515 §4.1.11: a recipient must reject a token whose crit extensions it does not process,
+  // and we process none (b64: false of RFC 7797 included). zip and enc have no place in a JWS.
+  if (
+    header.crit !== undefined ||
+    header.b64 !== undefined ||
+    header.zip !== undefined ||
+    header.enc !== undefined
+  ) {
+    reject(
+      'unsupported_header',
+      'the token header uses an extension this API does not process',
+      realm,
+    )
+  }
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string')
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value)
+}
+
+/**
+ * Checks the registered claims against the options at time `now` (seconds): `iss`, `aud` and
+ * `exp` are required; `nbf` and `iat` are honoured within `clockTolerance`; `maxTokenAge` and
+ * `requiredClaims` when set (RFC 7519 §4.1, RFC 9068 §4).
+ */
+export function checkClaims(claims: TokenClaims, options: ResolvedOptions, now: number): void {
+  const { realm, clockTolerance } = options
+  const { iss, aud, exp, nbf, iat, sub } = claims
+  if (typeof iss !== 'string') {
+    reject(
+      iss === undefined ? 'missing_claim' : 'invalid_claim',
+      'the token has no valid issuer (iss) claim',
+      realm,
+    )
+  }
+  if (
+    options.issuers !== undefined
+      ? !options.issuers.has(iss)
+      : options.issuerPredicate?.(iss, claims) !== true
+  ) {
+    reject('wrong_issuer', `the token issuer (iss) is not ${options.issuerDescription}`, realm)
+  }
+  if (typeof aud === 'string' ? aud === '' : !isStringList(aud)) {
+    reject(
+      aud === undefined ? 'missing_claim' : 'invalid_claim',
+      'the token has no valid audience (aud) claim',
+      realm,
+    )
+  }
+  if (
+    typeof aud === 'string'
+      ? !options.audiences.has(aud)
+      : !(aud as string[]).some((value) => options.audiences.has(value))
+  ) {
+    reject('wrong_audience', 'the token audience (aud) is not this API', realm)
+  }
+  if (!isNumericDate(exp)) {
+    reject(
+      exp === undefined ? 'missing_claim' : 'invalid_claim',
+      'the token has no valid expiry (exp) claim',
+      realm,
+    )
+  }
+  if (exp <= now - clockTolerance) {
+    reject('expired', `the token expired ${formatAge(now - exp)} ago`, realm)
+  }
+  if (nbf !== undefined) {
+    if (!isNumericDate(nbf)) reject('invalid_claim', 'the token nbf claim must be a number', realm)
+    if (nbf > now + clockTolerance)
+      reject('not_yet_valid', 'the token is not valid yet (nbf)', realm)
+  }
+  if (iat !== undefined) {
+    if (!isNumericDate(iat)) reject('invalid_claim', 'the token iat claim must be a number', realm)
+    if (iat > now + clockTolerance)
+      reject('issued_in_future', 'the token was issued in the future (iat)', realm)
+  }
+  if (options.maxTokenAge !== undefined) {
+    if (iat === undefined)
+      reject('missing_claim', 'the token has no iat claim, and this API limits token age', realm)
+    if (now - iat > options.maxTokenAge + clockTolerance) {
+      reject('too_old', 'the token is older than this API accepts (iat)', realm)
+    }
+  }
+  if (sub !== undefined && typeof sub !== 'string')
+    reject('invalid_claim', 'the token sub claim must be a string', realm)
+  for (const name of options.requiredClaims) {
+    if (claims[name] === undefined)
+      reject('missing_claim', 'the token lacks a claim this API requires', realm)
+  }
+}
+
+/** "42 s", "3 min", "5 h" or "2 d": how long ago, for a developer reading a 401. */
+export function formatAge(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`
+  if (seconds < 7_200) return `${Math.round(seconds / 60)} min`
+  if (seconds < 172_800) return `${Math.round(seconds / 3_600)} h`
+  return `${Math.round(seconds / 86_400)} d`
+}

@@ -1,0 +1,73 @@
+/**
+ * The protected header of a verified token, as the issuer sent it.
+ */
+export interface TokenHeader {
+  readonly alg: string
+  readonly kid?: string
+  readonly typ?: string
+  readonly [name: string]: unknown
+}
+
+/**
+ * The claims of a verified token, as the issuer sent them. `iss`, `aud` and `exp` are always
+ * present once a token has been verified.
+ */
+export interface TokenClaims {
+  readonly iss: string
+  readonly aud: string | readonly string[]
+  readonly exp: number
+  readonly sub?: string
+  readonly nbf?: number
+  readonly iat?: number
+  readonly jti?: string
+  readonly [name: string]: unknown
+}
+
+/**
+ * What bearer-guard knows about the caller once a token has been verified. Adapters attach it
+ * to `req.auth` (Express) or `ctx.state.auth` (Koa). It is frozen: the same object may serve
+ * every request that repeats the token.
+ *
+ * @example
+ * ```ts
+ * const auth = await validator.verify(token)
+ * if (auth.appOnly) console.log(`daemon ${auth.clientId} with roles ${auth.roles.join(' ')}`)
+ * ```
+ */
+export interface AuthInfo {
+  /** The raw JWT, as received (an On-Behalf-Of exchange needs it). */
+  readonly token: string
+  readonly header: TokenHeader
+  readonly claims: TokenClaims
+  /** `sub`, when present. */
+  readonly subject: string | undefined
+  /** `iss`. */
+  readonly issuer: string
+  /** `aud`, always as a list. */
+  readonly audience: readonly string[]
+  /** Scopes from `scp` and `scope` (space-separated strings or arrays), without duplicates. */
+  readonly scopes: readonly string[]
+  /** Application permissions and app roles from `roles`. */
+  readonly roles: readonly string[]
+  /** The calling application: `azp`, `appid`, `client_id` or `cid`, the first present. */
+  readonly clientId: string | undefined
+  /** `tid` (Entra ID), when present. */
+  readonly tenantId: string | undefined
+  /**
+   * True for a token an application obtained as itself (client credentials), false for a
+   * delegated (user) token. From `idtyp` when present (Entra ID); otherwise true when the token
+   * carries no scope and either `gty` is `client-credentials` or `oid` equals `sub`.
+   */
+  readonly appOnly: boolean
+  /** `exp` as a Date. */
+  readonly expiresAt: Date
+  /** `iat` as a Date, when present. */
+  readonly issuedAt: Date | undefined
+}
+
+/**
+ * A route guard over the result of authentication: returns when the caller may proceed, and
+ * throws an {@link InsufficientScopeError} (403) or, when there is no `AuthInfo` at all, an
+ * {@link UnauthorizedError} (401).
+ */
+export type Guard = (auth: AuthInfo | undefined) => void
