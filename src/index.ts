@@ -4,6 +4,13 @@ export {
   parseAuthorization,
   readAuthorization,
 } from './authorization.js'
+export {
+  AZURE_CLOUDS,
+  type AzureAdOptions,
+  type AzureTokenVersion,
+  azureAd,
+  isGuid,
+} from './azure.js'
 export { type ChallengeParams, formatChallenge } from './challenge.js'
 export { requireClaims } from './claims.js'
 export {
@@ -20,6 +27,7 @@ export {
 export type { BearerGuardEvent } from './events.js'
 export {
   type Algorithm,
+  type ClaimsProblem,
   type IssuerOption,
   type JSONWebKeySet,
   type ResolvedOptions,

@@ -1,14 +1,25 @@
 import type { JWK } from 'jose'
 import { isScopeToken } from './challenge.js'
-import { DEFAULT_REALM } from './errors.js'
+import { DEFAULT_REALM, type RejectionReason } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
-import type { TokenClaims } from './types.js'
+import type { TokenClaims, TokenHeader } from './types.js'
 
-/** An accepted issuer: one value, a list, or a predicate over the token's `iss` and claims. */
+/**
+ * An accepted issuer: one value, a list, or a predicate over the token's `iss` and claims. A
+ * predicate may return a promise (the Entra ID profile resolves a tenant's domain name that way);
+ * a rejected promise fails the request with its error.
+ */
 export type IssuerOption =
   | string
   | readonly string[]
-  | ((issuer: string, claims: TokenClaims) => boolean)
+  | ((issuer: string, claims: TokenClaims) => boolean | Promise<boolean>)
+
+/** A reason to reject a token, from a custom claim rule. */
+export interface ClaimsProblem {
+  reason: RejectionReason
+  /** Public explanation for the developer; never echo token contents. */
+  description: string
+}
 
 /** A JSON Web Key Set (RFC 7517 §5). */
 export interface JSONWebKeySet {
@@ -93,12 +104,40 @@ export interface ValidatorOptions {
   maxResponseSize?: number
   /** Receives structured events (keys refreshed, refresh failed, token rejected). Never sees a token. */
   onEvent?: (event: BearerGuardEvent) => void
+  /**
+   * Calling applications allowed (`azp`, `appid`, `client_id` or `cid`). Default: any. A token
+   * from another application is a 401 with reason `wrong_client`.
+   */
+  allowedClients?: readonly string[]
+  /**
+   * When true, a token that carries neither a scope (`scp`/`scope`) nor `roles` is rejected
+   * (reason `no_permissions`): without it any application that can get a token for this API
+   * could call it. Default false; the Entra ID profile sets it true.
+   */
+  requirePermissions?: boolean
+  /**
+   * When a key of the JWKS carries an `issuer` member (Entra ID's do), this predicate must
+   * accept it for the token at hand, or the token is rejected (reason `wrong_issuer`).
+   */
+  signingKeyIssuer?: (keyIssuer: string, claims: TokenClaims) => boolean
+  /**
+   * A custom rule over the claims, run after the standard ones and before the signature check.
+   * Return a {@link ClaimsProblem} to reject the token with a 401 `invalid_token`.
+   */
+  validateClaims?: (claims: TokenClaims, header: TokenHeader) => ClaimsProblem | undefined
+  /**
+   * Gives a more helpful `error_description` for a rejected token (the Entra ID profile explains
+   * its usual mistakes this way). Return `undefined` to keep the standard one.
+   */
+  describeRejection?: (reason: RejectionReason, claims: TokenClaims) => string | undefined
 }
 
 /** The validated, normalised, frozen form of {@link ValidatorOptions}. */
 export interface ResolvedOptions {
   readonly issuers: ReadonlySet<string> | undefined
-  readonly issuerPredicate: ((issuer: string, claims: TokenClaims) => boolean) | undefined
+  readonly issuerPredicate:
+    | ((issuer: string, claims: TokenClaims) => boolean | Promise<boolean>)
+    | undefined
   readonly issuerDescription: string
   readonly audiences: ReadonlySet<string>
   readonly keySource:
@@ -119,6 +158,15 @@ export interface ResolvedOptions {
   readonly maxStaleAge: number
   readonly maxResponseSize: number
   readonly onEvent: ((event: BearerGuardEvent) => void) | undefined
+  readonly allowedClients: ReadonlySet<string> | undefined
+  readonly requirePermissions: boolean
+  readonly signingKeyIssuer: ((keyIssuer: string, claims: TokenClaims) => boolean) | undefined
+  readonly validateClaims:
+    | ((claims: TokenClaims, header: TokenHeader) => ClaimsProblem | undefined)
+    | undefined
+  readonly describeRejection:
+    | ((reason: RejectionReason, claims: TokenClaims) => string | undefined)
+    | undefined
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
@@ -140,6 +188,11 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'maxStaleAge',
   'maxResponseSize',
   'onEvent',
+  'allowedClients',
+  'requirePermissions',
+  'signingKeyIssuer',
+  'validateClaims',
+  'describeRejection',
 ])
 
 const DEFAULT_TOKEN_TYPES = ['jwt', 'at+jwt']
@@ -206,7 +259,7 @@ function resolveIssuer(
   if (typeof value === 'function') {
     return {
       issuers: undefined,
-      issuerPredicate: value as (issuer: string, claims: TokenClaims) => boolean,
+      issuerPredicate: value as (issuer: string, claims: TokenClaims) => boolean | Promise<boolean>,
       issuerDescription: 'the accepted issuers',
     }
   }
@@ -330,8 +383,18 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     options.requiredClaims === undefined
       ? []
       : stringList('requiredClaims', options.requiredClaims, true)
-  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
-    fail('"onEvent" option must be a function')
+  for (const name of [
+    'onEvent',
+    'signingKeyIssuer',
+    'validateClaims',
+    'describeRejection',
+  ] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      fail(`"${name}" option must be a function`)
+    }
+  }
+  if (options.requirePermissions !== undefined && typeof options.requirePermissions !== 'boolean') {
+    fail('"requirePermissions" option must be a boolean')
   }
   const resolved: ResolvedOptions = {
     ...resolveIssuer(options.issuer),
@@ -389,6 +452,14 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
       'bytes',
     ),
     onEvent: options.onEvent,
+    allowedClients:
+      options.allowedClients === undefined
+        ? undefined
+        : new Set(stringList('allowedClients', options.allowedClients)),
+    requirePermissions: options.requirePermissions ?? false,
+    signingKeyIssuer: options.signingKeyIssuer,
+    validateClaims: options.validateClaims,
+    describeRejection: options.describeRejection,
   }
   return Object.freeze(resolved)
 }

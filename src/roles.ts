@@ -1,6 +1,13 @@
 import { InsufficientScopeError } from './errors.js'
 import { realmOf } from './realm.js'
-import { type GuardArgs, hasNames, notAuthenticated, readGuardArgs } from './scopes.js'
+import {
+  type GuardArgs,
+  hasNames,
+  hasScopes,
+  notAuthenticated,
+  readGuardArgs,
+  scopeAlternatives,
+} from './scopes.js'
 import type { Guard } from './types.js'
 
 /**
@@ -72,12 +79,13 @@ export function requireScopesOrRoles(
     spec.roles === undefined || spec.roles.length === 0
       ? []
       : readGuardArgs('requireScopesOrRoles', [spec.roles]).names
+  const scopeOptions = scopeAlternatives(scopeNames)
   if (scopeNames.length === 0 && roleNames.length === 0) {
     throw new TypeError('requireScopesOrRoles needs at least one scope or role')
   }
   return (auth) => {
     if (auth === undefined) throw notAuthenticated(auth)
-    if (hasNames(auth.scopes, scopeNames, true)) return
+    if (scopeOptions.length > 0 && hasScopes(auth.scopes, scopeOptions, true)) return
     if (auth.appOnly && hasNames(auth.roles, roleNames, true)) return
     throw new InsufficientScopeError(
       'the token has none of the delegated scopes or application permissions this resource accepts',

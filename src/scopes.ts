@@ -77,10 +77,47 @@ export function hasNames(have: readonly string[], need: readonly string[], any: 
   return true
 }
 
+// "api://{clientId}/Files.Read" or "https://contoso.com/orders/Files.Read": a resource URI, then the scope.
+const QUALIFIED_SCOPE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/.+\/([^/]+)$/
+
+/**
+ * The token scopes that satisfy each required scope: the name itself and, for a name qualified
+ * with a resource URI (`api://{clientId}/Files.Read`), its bare form as well (`Files.Read`),
+ * which is how Entra ID writes `scp`. The token's audience has already been checked to be this
+ * API, so its bare scope names are this API's.
+ */
+export function scopeAlternatives(names: readonly string[]): string[][] {
+  return names.map((name) => {
+    const bare = QUALIFIED_SCOPE.exec(name)?.[1]
+    return bare === undefined ? [name] : [name, bare]
+  })
+}
+
+/** Whether the scopes satisfy every (or, with `any`, at least one) list of alternatives. */
+export function hasScopes(
+  have: readonly string[],
+  need: readonly string[][],
+  any: boolean,
+): boolean {
+  for (const alternatives of need) {
+    let found = false
+    for (const name of alternatives) {
+      if (have.includes(name)) {
+        found = true
+        break
+      }
+    }
+    if (found === any) return any
+  }
+  return !any
+}
+
 /**
  * A guard that passes when the token carries the scopes (from `scp` or `scope`): all of them by
  * default, at least one with `{ match: 'any' }`. Matching is exact and case-sensitive; `roles`
- * never count. A failure is a 403 `insufficient_scope` naming the scopes (RFC 6750 §3.1).
+ * never count. A scope given with its resource URI (`api://{clientId}/Files.Read`) also matches
+ * the bare name (`Files.Read`) that Entra ID puts in `scp`. A failure is a 403
+ * `insufficient_scope` naming the scopes (RFC 6750 §3.1).
  *
  * @example
  * ```ts
@@ -90,12 +127,13 @@ export function hasNames(have: readonly string[], need: readonly string[], any: 
  */
 export function requireScopes(...args: GuardArgs): Guard {
   const { names, any } = readGuardArgs('requireScopes', args)
+  const alternatives = scopeAlternatives(names)
   const description = any
     ? 'the token has none of the scopes this resource accepts'
     : 'the token lacks a scope this resource requires'
   return (auth) => {
     if (auth === undefined) throw notAuthenticated(auth)
-    if (hasNames(auth.scopes, names, any)) return
+    if (hasScopes(auth.scopes, alternatives, any)) return
     throw new InsufficientScopeError(description, {
       reason: 'missing_scope',
       realm: realmOf(auth),

@@ -165,9 +165,14 @@ function isNumericDate(value: unknown): value is number {
 /**
  * Checks the registered claims against the options at time `now` (seconds): `iss`, `aud` and
  * `exp` are required; `nbf` and `iat` are honoured within `clockTolerance`; `maxTokenAge` and
- * `requiredClaims` when set (RFC 7519 §4.1, RFC 9068 §4).
+ * `requiredClaims` when set (RFC 7519 §4.1, RFC 9068 §4). Returns a promise only when an
+ * issuer predicate answered with one.
  */
-export function checkClaims(claims: TokenClaims, options: ResolvedOptions, now: number): void {
+export function checkClaims(
+  claims: TokenClaims,
+  options: ResolvedOptions,
+  now: number,
+): Promise<void> | undefined {
   const { realm, clockTolerance } = options
   const { iss, aud, exp, nbf, iat, sub } = claims
   if (typeof iss !== 'string') {
@@ -177,12 +182,20 @@ export function checkClaims(claims: TokenClaims, options: ResolvedOptions, now: 
       realm,
     )
   }
-  if (
-    options.issuers !== undefined
-      ? !options.issuers.has(iss)
-      : options.issuerPredicate?.(iss, claims) !== true
-  ) {
-    reject('wrong_issuer', `the token issuer (iss) is not ${options.issuerDescription}`, realm)
+  let pending: Promise<void> | undefined
+  if (options.issuers !== undefined) {
+    if (!options.issuers.has(iss)) wrongIssuer(options)
+  } else {
+    const verdict = (options.issuerPredicate as NonNullable<ResolvedOptions['issuerPredicate']>)(
+      iss,
+      claims,
+    )
+    if (verdict !== true) {
+      if (typeof verdict !== 'object' || verdict === null) wrongIssuer(options)
+      pending = Promise.resolve(verdict).then((accepted) => {
+        if (accepted !== true) wrongIssuer(options)
+      })
+    }
   }
   if (typeof aud === 'string' ? aud === '' : !isStringList(aud)) {
     reject(
@@ -231,6 +244,15 @@ export function checkClaims(claims: TokenClaims, options: ResolvedOptions, now: 
     if (claims[name] === undefined)
       reject('missing_claim', 'the token lacks a claim this API requires', realm)
   }
+  return pending
+}
+
+function wrongIssuer(options: ResolvedOptions): never {
+  reject(
+    'wrong_issuer',
+    `the token issuer (iss) is not ${options.issuerDescription}`,
+    options.realm,
+  )
 }
 
 /** "42 s", "3 min", "5 h" or "2 d": how long ago, for a developer reading a 401. */

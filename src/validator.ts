@@ -99,6 +99,33 @@ function readAuthInfo(
   return Object.freeze(auth)
 }
 
+function checkCaller(auth: AuthInfo, options: ResolvedOptions): void {
+  const { realm } = options
+  if (options.allowedClients !== undefined) {
+    if (auth.clientId === undefined || !options.allowedClients.has(auth.clientId)) {
+      throw new InvalidTokenError(
+        'the calling application (azp, appid) is not allowed to call this API',
+        {
+          reason: 'wrong_client',
+          realm,
+        },
+      )
+    }
+  }
+  if (options.requirePermissions && auth.scopes.length === 0 && auth.roles.length === 0) {
+    throw new InvalidTokenError(
+      'the token carries neither scopes (scp) nor application permissions (roles)',
+      { reason: 'no_permissions', realm },
+    )
+  }
+  if (options.validateClaims !== undefined) {
+    const problem = options.validateClaims(auth.claims, auth.header)
+    if (problem !== undefined) {
+      throw new InvalidTokenError(problem.description, { reason: problem.reason, realm })
+    }
+  }
+}
+
 function createKeySource(options: ResolvedOptions): KeySource {
   const source = options.keySource
   return source.kind === 'static'
@@ -127,12 +154,40 @@ export function createValidator(options: ValidatorOptions): Validator {
 
   async function verifyToken(token: string): Promise<AuthInfo> {
     const parsed = parseToken(token, resolved)
-    checkHeader(parsed.header, resolved)
-    checkClaims(parsed.claims, resolved, Math.floor(Date.now() / 1000))
-    const auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
-    const { key } = await keySource.getKey(parsed.header)
-    await verifySignature(token, key, parsed.header.alg, realm)
+    const { header, claims } = parsed
+    checkHeader(header, resolved)
+    let auth: AuthInfo
+    try {
+      const pending = checkClaims(claims, resolved, Math.floor(Date.now() / 1000))
+      if (pending !== undefined) await pending
+      auth = readAuthInfo(token, header, claims, realm)
+      checkCaller(auth, resolved)
+    } catch (error) {
+      throw explain(error, claims)
+    }
+    const { key, jwk } = await keySource.getKey(header)
+    if (resolved.signingKeyIssuer !== undefined && typeof jwk.issuer === 'string') {
+      if (!resolved.signingKeyIssuer(jwk.issuer, claims)) {
+        throw new InvalidTokenError('the signing key of the token belongs to another issuer', {
+          reason: 'wrong_issuer',
+          realm,
+        })
+      }
+    }
+    await verifySignature(token, key, header.alg, realm)
     return auth
+  }
+
+  function explain(error: unknown, claims: TokenClaims): unknown {
+    if (!(error instanceof InvalidTokenError) || resolved.describeRejection === undefined)
+      return error
+    const description = resolved.describeRejection(error.reason, claims)
+    if (description === undefined || description === error.message) return error
+    return new InvalidTokenError(description, {
+      reason: error.reason,
+      realm,
+      cause: error.cause ?? error,
+    })
   }
 
   function report(error: unknown): never {
