@@ -6,10 +6,16 @@
  * handler must copy `err.headers` onto the response.
  */
 import type { RequestHandler } from 'express'
+import type {
+  AuthenticateOptions,
+  AuthInfo,
+  Guard,
+  Validator,
+  ValidatorOptions,
+} from '../src/index.js'
 import * as core from '../src/index.js'
-import type { AuthInfo, Guard, Validator, ValidatorOptions } from '../src/index.js'
 
-export type { AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
+export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 
 declare global {
   namespace Express {
@@ -20,19 +26,12 @@ declare global {
   }
 }
 
-/** Options of the Express {@link authenticate} middleware. */
-export interface AuthenticateOptions {
-  /**
-   * When `false`, a request without Bearer credentials passes with `req.auth` undefined (a bad
-   * token is still refused). Default `true`: no credentials is a 401.
-   */
-  credentialsRequired?: boolean
-}
-
 /**
  * Express middleware that verifies the Bearer token (RFC 6750 §2.1) and sets `req.auth`. Takes
  * validator options, or an existing validator so one JWKS cache serves many routers. Options are
- * checked once, here, so a misspelt option throws a `TypeError` at startup.
+ * checked once, here, so a misspelt option throws a `TypeError` at startup. With
+ * `{ credentialsRequired: false }` (default `true`), a request without Bearer credentials passes
+ * with `req.auth` undefined; a bad token is still refused.
  *
  * @example
  * ```ts
@@ -45,14 +44,12 @@ export function authenticate(
   options: AuthenticateOptions = {},
 ): RequestHandler {
   const validator = core.toValidator(optionsOrValidator)
-  const optional = options.credentialsRequired === false
+  // A copy: changing the caller's object later must not change what this middleware accepts.
+  const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
   return async (req, _res, next) => {
-    const authorization = core.readAuthorization(req.rawHeaders)
     let auth: AuthInfo | undefined
     try {
-      auth = optional
-        ? await validator.authenticate(authorization, { credentialsRequired: false })
-        : await validator.authenticate(authorization)
+      auth = await validator.authenticate(core.readAuthorization(req.rawHeaders), authOptions)
     } catch (err) {
       next(err)
       return

@@ -6,10 +6,16 @@
  * middleware must copy `err.headers` onto the response.
  */
 import type { Middleware } from 'koa'
+import type {
+  AuthenticateOptions,
+  AuthInfo,
+  Guard,
+  Validator,
+  ValidatorOptions,
+} from '../src/index.js'
 import * as core from '../src/index.js'
-import type { AuthInfo, Guard, Validator, ValidatorOptions } from '../src/index.js'
 
-export type { AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
+export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 
 /** The `ctx.state` that {@link authenticate} provides. */
 export interface BearerGuardState {
@@ -21,19 +27,13 @@ export interface OptionalBearerGuardState {
   auth?: AuthInfo
 }
 
-/** Options of the Koa {@link authenticate} middleware. */
-export interface AuthenticateOptions {
-  /**
-   * When `false`, a request without Bearer credentials passes with `ctx.state.auth` undefined (a
-   * bad token is still refused). Default `true`: no credentials is a 401.
-   */
-  credentialsRequired?: boolean
-}
-
 /**
  * Koa middleware that verifies the Bearer token (RFC 6750 §2.1) and sets `ctx.state.auth`. Takes
  * validator options, or an existing validator so one JWKS cache serves many routers. Options are
- * checked once, here, so a misspelt option throws a `TypeError` at startup.
+ * checked once, here, so a misspelt option throws a `TypeError` at startup. With
+ * `{ credentialsRequired: false }` (default `true`), a request without Bearer credentials passes
+ * with `ctx.state.auth` undefined, typed {@link OptionalBearerGuardState}; a bad token is still
+ * refused.
  *
  * @example
  * ```ts
@@ -56,12 +56,13 @@ export function authenticate(
   options: AuthenticateOptions = {},
 ): Middleware<OptionalBearerGuardState> {
   const validator = core.toValidator(optionsOrValidator)
-  const optional = options.credentialsRequired === false
+  // A copy: changing the caller's object later must not change what this middleware accepts.
+  const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
   return async (ctx, next) => {
-    const authorization = core.readAuthorization(ctx.req.rawHeaders)
-    ctx.state.auth = optional
-      ? await validator.authenticate(authorization, { credentialsRequired: false })
-      : await validator.authenticate(authorization)
+    ctx.state.auth = await validator.authenticate(
+      core.readAuthorization(ctx.req.rawHeaders),
+      authOptions,
+    )
     await next()
   }
 }

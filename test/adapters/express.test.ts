@@ -1,0 +1,4 @@
+import express from 'express'
+import { defineExpressSuite } from './express-suite.js'
+
+defineExpressSuite('Express 5', express)
