@@ -70,6 +70,29 @@ export function extractBearerToken(value: string, realm = DEFAULT_REALM): string
 }
 
 /**
+ * The would-be token of a plain `Bearer <token>` value, found without validating it: for a
+ * lookup among tokens that were already verified, never as a token in its own right.
+ */
+export function peekBearerToken(input: AuthorizationInput): string | undefined {
+  const value = typeof input === 'string' ? input : input?.length === 1 ? input[0] : undefined
+  if (value === undefined || value.length < 8 || value.charCodeAt(6) !== 32) return undefined
+  // "bearer" in any case: setting the 0x20 bit lower-cases ASCII letters.
+  if (
+    (value.charCodeAt(0) | 0x20) !== 0x62 ||
+    (value.charCodeAt(1) | 0x20) !== 0x65 ||
+    (value.charCodeAt(2) | 0x20) !== 0x61 ||
+    (value.charCodeAt(3) | 0x20) !== 0x72 ||
+    (value.charCodeAt(4) | 0x20) !== 0x65 ||
+    (value.charCodeAt(5) | 0x20) !== 0x72
+  ) {
+    return undefined
+  }
+  let start = 7
+  while (value.charCodeAt(start) === 32) start++
+  return value.slice(start)
+}
+
+/**
  * Collects every Authorization value from Node's `rawHeaders` (name, value, name, value...).
  * Node keeps only the first repeated Authorization header in `req.headers`, and credentials sent
  * twice must be refused, so adapters read the raw list. Returns `undefined`, one value, or all.

@@ -16,17 +16,29 @@
  * - every fetch is bounded by `timeoutDuration` and `maxResponseSize`, refuses redirects, and a
  *   bad response (not JSON, not a JWKS, no usable key) never replaces good keys.
  */
+import { KeyObject } from 'node:crypto'
 import { type CryptoKey, importJWK, type JWK } from 'jose'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import { emitEvent } from './events.js'
 import { checkKeyUrl, type ResolvedOptions } from './options.js'
+import { createVerifier, type SignatureVerifier } from './verify.js'
 
-/** A verification key as the validator uses it. */
-export interface VerificationKey {
+/** A key of the key set, as the validator uses it. */
+export interface KeyEntry {
   /** The JWK as published. */
   readonly jwk: Readonly<JWK> & { readonly issuer?: unknown }
-  /** The imported key for `alg`. */
-  readonly key: CryptoKey
+  /** The imported public key; undefined when the JWK could not be imported. */
+  readonly key: KeyObject | undefined
+  /** True once a refresh no longer lists this key: tokens it signed are no longer accepted. */
+  retired: boolean
+  /** Verifiers made so far, one per algorithm (null: the key does not fit that algorithm). */
+  readonly verifiers: Map<string, SignatureVerifier | null>
+}
+
+/** A key chosen for a token, with the verifier for the token's algorithm. */
+export interface VerificationKey {
+  readonly entry: KeyEntry
+  readonly verifier: SignatureVerifier
 }
 
 /** The header fields key selection looks at. */
@@ -37,6 +49,12 @@ export interface KeySelector {
 
 /** Where the validator gets keys. */
 export interface KeySource {
+  /**
+   * The key for this header when it can be had at once (keys loaded and usable, `kid` known),
+   * else `undefined`: then {@link KeySource.getKey} decides. Throws 401 errors for keys that
+   * exist but cannot verify the token.
+   */
+  peek(selector: KeySelector): VerificationKey | undefined
   /** The key that should have signed a token with this header; throws 401 or 503 errors. */
   getKey(selector: KeySelector): Promise<VerificationKey>
   /** Loads the keys now; rejects with a {@link KeysUnavailableError} when they cannot be had. */
@@ -44,11 +62,6 @@ export interface KeySource {
 }
 
 type Trigger = 'initial' | 'unknown_kid' | 'background' | 'expired'
-
-interface KeyEntry {
-  readonly jwk: JWK
-  readonly imported: Map<string, Promise<CryptoKey>>
-}
 
 interface KeySet {
   readonly byKid: ReadonlyMap<string, readonly KeyEntry[]>
@@ -93,7 +106,40 @@ function isUsableJwk(value: unknown): value is JWK {
   return jwk.kid === undefined || (typeof jwk.kid === 'string' && jwk.kid.length <= 1024)
 }
 
-function buildKeySet(document: unknown, fetchedAt: number): KeySet {
+const IMPORT_ALG: Readonly<Record<string, string>> = {
+  RSA: 'RS256',
+  'P-256': 'ES256',
+  'P-384': 'ES384',
+  'P-521': 'ES512',
+  Ed25519: 'EdDSA',
+  Ed448: 'EdDSA',
+}
+
+async function importPublicKey(jwk: JWK): Promise<KeyObject | undefined> {
+  const alg = jwk.kty === 'RSA' ? IMPORT_ALG.RSA : IMPORT_ALG[jwk.crv ?? '']
+  if (alg === undefined) return undefined
+  try {
+    // jose checks the JWK; the KeyObject behind its CryptoKey is what node:crypto verifies with.
+    const key = await importJWK({ ...jwk, alg: undefined, use: undefined, key_ops: undefined }, alg)
+    return KeyObject.from(key as CryptoKey)
+  } catch {
+    return undefined
+  }
+}
+
+function sameJwk(a: JWK, b: JWK): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/**
+ * Builds a key set from a JWKS document: usable public keys only, imported once. Keys unchanged
+ * since `previous` are carried over (with their verifiers); keys that disappeared are retired.
+ */
+async function buildKeySet(
+  document: unknown,
+  fetchedAt: number,
+  previous?: KeySet,
+): Promise<KeySet> {
   if (
     typeof document !== 'object' ||
     document === null ||
@@ -105,7 +151,14 @@ function buildKeySet(document: unknown, fetchedAt: number): KeySet {
   const byKid = new Map<string, KeyEntry[]>()
   for (const value of (document as { keys: unknown[] }).keys) {
     if (!isUsableJwk(value)) continue
-    const entry: KeyEntry = { jwk: Object.freeze({ ...value }), imported: new Map() }
+    const kept = previous?.all.find((entry) => sameJwk(entry.jwk, value))
+    const entry: KeyEntry = kept ?? {
+      jwk: Object.freeze({ ...value }),
+      key: await importPublicKey(value),
+      retired: false,
+      verifiers: new Map(),
+    }
+    if (entry.key === undefined || all.includes(entry)) continue
     all.push(entry)
     if (value.kid !== undefined) {
       const list = byKid.get(value.kid)
@@ -114,6 +167,9 @@ function buildKeySet(document: unknown, fetchedAt: number): KeySet {
     }
   }
   if (all.length === 0) throw new Error('the JSON Web Key Set holds no usable public signing key')
+  for (const entry of previous?.all ?? []) {
+    if (!all.includes(entry)) entry.retired = true
+  }
   return { byKid, all, fetchedAt }
 }
 
@@ -174,12 +230,34 @@ function unknownKey(realm: string, description: string): InvalidTokenError {
   return new InvalidTokenError(description, { reason: 'unknown_key', realm })
 }
 
-function selectKey(keys: KeySet, selector: KeySelector, realm: string): KeyEntry | undefined {
+function verifierOf(entry: KeyEntry, alg: string): SignatureVerifier | undefined {
+  let verifier = entry.verifiers.get(alg)
+  if (verifier === undefined) {
+    verifier =
+      entry.key !== undefined && keyFitsAlgorithm(entry.jwk, alg)
+        ? (createVerifier(entry.key, alg) ?? null)
+        : null
+    entry.verifiers.set(alg, verifier)
+  }
+  return verifier ?? undefined
+}
+
+/**
+ * The key of `keys` that may have signed a token with this header: by `kid` in constant time
+ * (or, without `kid`, the only key that fits `alg`). Undefined when none fits; a 401 when
+ * several do, since trying each would let one token cost many verifications.
+ */
+function selectKey(
+  keys: KeySet,
+  selector: KeySelector,
+  realm: string,
+): VerificationKey | undefined {
   const candidates = selector.kid === undefined ? keys.all : keys.byKid.get(selector.kid)
   if (candidates === undefined) return undefined
-  let found: KeyEntry | undefined
+  let found: VerificationKey | undefined
   for (const entry of candidates) {
-    if (!keyFitsAlgorithm(entry.jwk, selector.alg)) continue
+    const verifier = verifierOf(entry, selector.alg)
+    if (verifier === undefined) continue
     if (found !== undefined) {
       throw unknownKey(
         realm,
@@ -188,26 +266,9 @@ function selectKey(keys: KeySet, selector: KeySelector, realm: string): KeyEntry
           : 'several keys share the kid of the token',
       )
     }
-    found = entry
+    found = { entry, verifier }
   }
   return found
-}
-
-async function importKey(entry: KeyEntry, alg: string, realm: string): Promise<VerificationKey> {
-  let pending = entry.imported.get(alg)
-  if (pending === undefined) {
-    pending = importJWK(entry.jwk, alg) as Promise<CryptoKey>
-    entry.imported.set(alg, pending)
-  }
-  try {
-    return { jwk: entry.jwk, key: await pending }
-  } catch (cause) {
-    throw new InvalidTokenError('the signing key of the token cannot be used', {
-      reason: 'unknown_key',
-      realm,
-      cause,
-    })
-  }
 }
 
 /**
@@ -219,15 +280,29 @@ async function importKey(entry: KeyEntry, alg: string, realm: string): Promise<V
  * ```
  */
 export function createStaticKeySource(options: ResolvedOptions, jwks: { keys: JWK[] }): KeySource {
-  const keys = buildKeySet(jwks, 0)
-  return {
-    async getKey(selector) {
-      const entry = selectKey(keys, selector, options.realm)
-      if (entry === undefined)
-        throw unknownKey(options.realm, 'no configured key matches the kid and alg of the token')
-      return importKey(entry, selector.alg, options.realm)
+  let keys: KeySet | undefined
+  const loading = buildKeySet(jwks, 0).then(
+    (set) => {
+      keys = set
+      return set
     },
-    async warmUp() {},
+    () => undefined,
+  )
+  const missing = () =>
+    unknownKey(options.realm, 'no configured key matches the kid and alg of the token')
+  return {
+    peek(selector) {
+      return keys === undefined ? undefined : selectKey(keys, selector, options.realm)
+    },
+    async getKey(selector) {
+      const set = await loading
+      const found = set === undefined ? undefined : selectKey(set, selector, options.realm)
+      if (found === undefined) throw missing()
+      return found
+    },
+    async warmUp() {
+      await loading
+    },
   }
 }
 
@@ -271,8 +346,9 @@ export function createRemoteKeySource(
     lastAttemptAt = Date.now()
     try {
       const url = await resolveJwksUrl()
-      const next = buildKeySet(await fetchJson(url, timeoutDuration, maxResponseSize), Date.now())
+      const document = await fetchJson(url, timeoutDuration, maxResponseSize)
       const before = keys
+      const next = await buildKeySet(document, Date.now(), before)
       keys = next
       nextBackgroundAt = next.fetchedAt + cacheMaxAge * (0.8 + Math.random() * 0.1)
       const keyIds = [...next.byKid.keys()]
@@ -308,45 +384,53 @@ export function createRemoteKeySource(
     return inflight
   }
 
-  async function usableKeys(now: number): Promise<KeySet> {
+  /** The current keys when they may serve now; starts a background refresh when one is due. */
+  function currentKeys(now: number): KeySet | undefined {
     const current = keys
-    if (current !== undefined && now - current.fetchedAt <= maxStaleAge) {
-      if (now >= nextBackgroundAt && inflight === undefined) {
-        refresh('background').catch(() => {
-          // Reported through onEvent; the current keys keep serving.
-        })
-      }
-      return current
+    if (current === undefined || now - current.fetchedAt > maxStaleAge) return undefined
+    if (now >= nextBackgroundAt && inflight === undefined) {
+      refresh('background').catch(() => {
+        // Reported through onEvent; the current keys keep serving.
+      })
     }
+    return current
+  }
+
+  async function usableKeys(now: number): Promise<KeySet> {
+    const current = currentKeys(now)
+    if (current !== undefined) return current
     try {
-      return await refresh(current === undefined ? 'initial' : 'expired')
+      return await refresh(keys === undefined ? 'initial' : 'expired')
     } catch (cause) {
       throw new KeysUnavailableError(retryAfter, { reason: 'keys_unavailable', realm, cause })
     }
   }
 
   return {
+    peek(selector) {
+      const current = currentKeys(Date.now())
+      return current === undefined ? undefined : selectKey(current, selector, realm)
+    },
     async getKey(selector) {
       const now = Date.now()
       const current = await usableKeys(now)
-      let entry = selectKey(current, selector, realm)
-      if (entry === undefined) {
-        // A key rotated in since the last fetch: fetch again, at most once per cooldown.
-        if (inflight === undefined && now - lastAttemptAt < cooldownDuration) {
-          throw unknownKey(realm, 'no key of the issuer matches the kid and alg of the token')
-        }
-        let fresh: KeySet
-        try {
-          fresh = await refresh('unknown_kid')
-        } catch (cause) {
-          throw new KeysUnavailableError(retryAfter, { reason: 'keys_unavailable', realm, cause })
-        }
-        entry = selectKey(fresh, selector, realm)
-        if (entry === undefined) {
-          throw unknownKey(realm, 'no key of the issuer matches the kid and alg of the token')
-        }
+      const found = selectKey(current, selector, realm)
+      if (found !== undefined) return found
+      // A key rotated in since the last fetch: fetch again, at most once per cooldown.
+      if (inflight === undefined && now - lastAttemptAt < cooldownDuration) {
+        throw unknownKey(realm, 'no key of the issuer matches the kid and alg of the token')
       }
-      return importKey(entry, selector.alg, realm)
+      let fresh: KeySet
+      try {
+        fresh = await refresh('unknown_kid')
+      } catch (cause) {
+        throw new KeysUnavailableError(retryAfter, { reason: 'keys_unavailable', realm, cause })
+      }
+      const rotated = selectKey(fresh, selector, realm)
+      if (rotated === undefined) {
+        throw unknownKey(realm, 'no key of the issuer matches the kid and alg of the token')
+      }
+      return rotated
     },
     async warmUp() {
       await usableKeys(Date.now())

@@ -2,6 +2,7 @@ import type { JWK } from 'jose'
 import { isScopeToken } from './challenge.js'
 import { DEFAULT_REALM, type RejectionReason } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
+import { DEFAULT_TOKEN_CACHE_ENTRIES } from './token-cache.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 
 /**
@@ -105,6 +106,12 @@ export interface ValidatorOptions {
   /** Receives structured events (keys refreshed, refresh failed, token rejected). Never sees a token. */
   onEvent?: (event: BearerGuardEvent) => void
   /**
+   * The verified-token cache: a repeated token is answered without verifying it again, until
+   * its `exp`, as long as its signing key stays in the JWKS. `false` turns it off.
+   * Default `{ maxEntries: 1000 }` (least recently used tokens go first).
+   */
+  tokenCache?: false | { maxEntries?: number }
+  /**
    * Calling applications allowed (`azp`, `appid`, `client_id` or `cid`). Default: any. A token
    * from another application is a 401 with reason `wrong_client`.
    */
@@ -158,6 +165,7 @@ export interface ResolvedOptions {
   readonly maxStaleAge: number
   readonly maxResponseSize: number
   readonly onEvent: ((event: BearerGuardEvent) => void) | undefined
+  readonly tokenCacheEntries: number
   readonly allowedClients: ReadonlySet<string> | undefined
   readonly requirePermissions: boolean
   readonly signingKeyIssuer: ((keyIssuer: string, claims: TokenClaims) => boolean) | undefined
@@ -188,6 +196,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'maxStaleAge',
   'maxResponseSize',
   'onEvent',
+  'tokenCache',
   'allowedClients',
   'requirePermissions',
   'signingKeyIssuer',
@@ -326,6 +335,29 @@ function resolveAlgorithms(value: unknown): Set<string> {
   return new Set(list)
 }
 
+function resolveTokenCache(value: unknown): number {
+  if (value === false) return 0
+  if (value === undefined) return DEFAULT_TOKEN_CACHE_ENTRIES
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Object.keys(value).some((key) => key !== 'maxEntries')
+  ) {
+    fail('"tokenCache" option must be false or { maxEntries }')
+  }
+  const { maxEntries } = value as { maxEntries?: unknown }
+  if (maxEntries === undefined) return DEFAULT_TOKEN_CACHE_ENTRIES
+  if (
+    typeof maxEntries !== 'number' ||
+    !Number.isInteger(maxEntries) ||
+    maxEntries < 0 ||
+    maxEntries > 10_000_000
+  ) {
+    fail('"tokenCache" option\'s "maxEntries" must be a whole number from 0 to 10000000')
+  }
+  return maxEntries
+}
+
 /** Lower-cases a `typ` value and drops an `application/` prefix (RFC 7515 §4.1.9). */
 export function normalizeTokenType(typ: string): string {
   const lower = typ.toLowerCase()
@@ -452,6 +484,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
       'bytes',
     ),
     onEvent: options.onEvent,
+    tokenCacheEntries: resolveTokenCache(options.tokenCache),
     allowedClients:
       options.allowedClients === undefined
         ? undefined

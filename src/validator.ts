@@ -1,13 +1,23 @@
-import { type AuthorizationInput, missingCredentials, parseAuthorization } from './authorization.js'
+import {
+  type AuthorizationInput,
+  missingCredentials,
+  parseAuthorization,
+  peekBearerToken,
+} from './authorization.js'
 import { BearerGuardError, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
-import { createRemoteKeySource, createStaticKeySource, type KeySource } from './jwks.js'
+import {
+  createRemoteKeySource,
+  createStaticKeySource,
+  type KeySource,
+  type VerificationKey,
+} from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
 import { setRealm } from './realm.js'
 import { parseScopes } from './scopes.js'
-import { checkClaims, checkHeader, parseToken } from './token.js'
+import { checkClaims, checkHeader, type ParsedToken, parseToken } from './token.js'
+import { createTokenCache } from './token-cache.js'
 import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
-import { verifySignature } from './verify.js'
 
 /** Options of {@link Validator.authenticate}. */
 export interface AuthenticateOptions {
@@ -149,34 +159,10 @@ function createKeySource(options: ResolvedOptions): KeySource {
  */
 export function createValidator(options: ValidatorOptions): Validator {
   const resolved = resolveOptions(options)
-  const { realm } = resolved
+  const { realm, clockTolerance, maxTokenAge, signingKeyIssuer } = resolved
   const keySource = createKeySource(resolved)
-
-  async function verifyToken(token: string): Promise<AuthInfo> {
-    const parsed = parseToken(token, resolved)
-    const { header, claims } = parsed
-    checkHeader(header, resolved)
-    let auth: AuthInfo
-    try {
-      const pending = checkClaims(claims, resolved, Math.floor(Date.now() / 1000))
-      if (pending !== undefined) await pending
-      auth = readAuthInfo(token, header, claims, realm)
-      checkCaller(auth, resolved)
-    } catch (error) {
-      throw explain(error, claims)
-    }
-    const { key, jwk } = await keySource.getKey(header)
-    if (resolved.signingKeyIssuer !== undefined && typeof jwk.issuer === 'string') {
-      if (!resolved.signingKeyIssuer(jwk.issuer, claims)) {
-        throw new InvalidTokenError('the signing key of the token belongs to another issuer', {
-          reason: 'wrong_issuer',
-          realm,
-        })
-      }
-    }
-    await verifySignature(token, key, header.alg, realm)
-    return auth
-  }
+  const cache =
+    resolved.tokenCacheEntries > 0 ? createTokenCache(resolved.tokenCacheEntries) : undefined
 
   function explain(error: unknown, claims: TokenClaims): unknown {
     if (!(error instanceof InvalidTokenError) || resolved.describeRejection === undefined)
@@ -190,7 +176,87 @@ export function createValidator(options: ValidatorOptions): Validator {
     })
   }
 
-  function report(error: unknown): never {
+  /** The last steps, once a key is at hand: key issuer, signature, then the cache. */
+  function finish(
+    token: string,
+    parsed: ParsedToken,
+    auth: AuthInfo,
+    key: VerificationKey,
+  ): AuthInfo {
+    const { claims } = parsed
+    if (signingKeyIssuer !== undefined && typeof key.entry.jwk.issuer === 'string') {
+      if (!signingKeyIssuer(key.entry.jwk.issuer, claims)) {
+        throw new InvalidTokenError('the signing key of the token belongs to another issuer', {
+          reason: 'wrong_issuer',
+          realm,
+        })
+      }
+    }
+    const end = parsed.signingInputEnd
+    const data = Buffer.from(token.slice(0, end), 'latin1')
+    const signature = Buffer.from(token.slice(end + 1), 'base64url')
+    if (!key.verifier(data, signature)) {
+      throw new InvalidTokenError('the token signature is invalid', {
+        reason: 'bad_signature',
+        realm,
+      })
+    }
+    if (cache !== undefined) {
+      const { nbf, iat, exp } = claims
+      const notBefore = Math.max(nbf ?? Number.NEGATIVE_INFINITY, iat ?? Number.NEGATIVE_INFINITY)
+      const expires =
+        maxTokenAge === undefined
+          ? exp
+          : Math.min(exp, (iat as number) + maxTokenAge + clockTolerance)
+      cache.set(token, auth, key.entry, notBefore - clockTolerance, expires)
+    }
+    return auth
+  }
+
+  async function finishAsync(
+    token: string,
+    parsed: ParsedToken,
+    pending: Promise<void> | undefined,
+  ): Promise<AuthInfo> {
+    let auth: AuthInfo
+    try {
+      await pending
+      auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
+      checkCaller(auth, resolved)
+    } catch (error) {
+      throw explain(error, parsed.claims)
+    }
+    const key = keySource.peek(parsed.header) ?? (await keySource.getKey(parsed.header))
+    return finish(token, parsed, auth, key)
+  }
+
+  /**
+   * Verifies a token, synchronously whenever nothing needs waiting for (a cache hit, or keys
+   * already loaded and a synchronous issuer check); the promise is made only by the caller.
+   */
+  function verifyToken(token: string, now: number): AuthInfo | Promise<AuthInfo> {
+    if (cache !== undefined && typeof token === 'string') {
+      const hit = cache.get(token, now)
+      if (hit !== undefined) return hit
+    }
+    const parsed = parseToken(token, resolved)
+    checkHeader(parsed.header, resolved)
+    let pending: Promise<void> | undefined
+    let auth: AuthInfo
+    try {
+      pending = checkClaims(parsed.claims, resolved, now)
+      if (pending !== undefined) return finishAsync(token, parsed, pending)
+      auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
+      checkCaller(auth, resolved)
+    } catch (error) {
+      throw explain(error, parsed.claims)
+    }
+    const key = keySource.peek(parsed.header)
+    if (key === undefined) return finishAsync(token, parsed, undefined)
+    return finish(token, parsed, auth, key)
+  }
+
+  function reported(error: unknown): unknown {
     if (error instanceof BearerGuardError && resolved.onEvent !== undefined) {
       emitEvent(resolved.onEvent, {
         type: 'token_rejected',
@@ -199,27 +265,46 @@ export function createValidator(options: ValidatorOptions): Validator {
         description: error.message,
       })
     }
-    throw error
+    return error
   }
 
-  const validator: Validator = {
+  function settle(token: string, now: number): Promise<AuthInfo> {
+    try {
+      const result = verifyToken(token, now)
+      return result instanceof Promise
+        ? result.catch((error) => Promise.reject(reported(error)))
+        : Promise.resolve(result)
+    } catch (error) {
+      return Promise.reject(reported(error))
+    }
+  }
+
+  const validator = {
     realm,
     options: resolved,
-    verify(token) {
-      return verifyToken(token).catch(report)
+    verify(token: string) {
+      return settle(token, Math.floor(Date.now() / 1000))
     },
-    async authenticate(authorization: AuthorizationInput, authOptions?: AuthenticateOptions) {
+    authenticate(authorization: AuthorizationInput, authOptions?: AuthenticateOptions) {
+      const now = Math.floor(Date.now() / 1000)
+      if (cache !== undefined) {
+        // A token verified before is answered without parsing the header strictly: a hit is
+        // the exact string that passed every check.
+        const candidate = peekBearerToken(authorization)
+        const hit = candidate === undefined ? undefined : cache.get(candidate, now)
+        if (hit !== undefined) return Promise.resolve(hit)
+      }
       let token: string | undefined
       try {
         token = parseAuthorization(authorization, realm)
       } catch (error) {
-        report(error)
+        return Promise.reject(reported(error))
       }
       if (token === undefined) {
-        if (authOptions?.credentialsRequired === false) return undefined
-        throw missingCredentials(realm)
+        if (authOptions?.credentialsRequired === false) return Promise.resolve(undefined)
+        return Promise.reject(missingCredentials(realm))
       }
-      return verifyToken(token).catch(report)
+      return settle(token, now)
     },
     warmUp() {
       return keySource.warmUp()
