@@ -22,6 +22,8 @@ export interface ChallengeParams {
 export const MAX_DESCRIPTION_LENGTH = 300
 
 const QUOTED_STRING_ESCAPE = /["\\]/g
+// Options only accept printable ASCII realms; direct callers may pass anything.
+const NOT_PRINTABLE = /[^\x20-\x7e]/g
 // Anything outside %x20-21 / %x23-5B / %x5D-7E.
 const NOT_DESCRIPTION_CHAR = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g
 // NQCHAR = %x21 / %x23-5B / %x5D-7E (RFC 6749 appendix A).
@@ -63,7 +65,7 @@ export function sanitizeDescription(text: string): string {
  * ```
  */
 export function quoteRealm(realm: string): string {
-  return `"${realm.replace(QUOTED_STRING_ESCAPE, '\\$&')}"`
+  return `"${realm.replace(NOT_PRINTABLE, '?').replace(QUOTED_STRING_ESCAPE, '\\$&')}"`
 }
 
 /**

@@ -31,6 +31,8 @@ export interface KeyEntry {
   readonly key: KeyObject | undefined
   /** True once a refresh no longer lists this key: tokens it signed are no longer accepted. */
   retired: boolean
+  /** Epoch ms after which the key may not serve unless a refresh lists it again (`maxStaleAge`). */
+  usableUntil: number
   /** Verifiers made so far, one per algorithm (null: the key does not fit that algorithm). */
   readonly verifiers: Map<string, SignatureVerifier | null>
 }
@@ -138,6 +140,7 @@ function sameJwk(a: JWK, b: JWK): boolean {
 async function buildKeySet(
   document: unknown,
   fetchedAt: number,
+  usableUntil: number,
   previous?: KeySet,
 ): Promise<KeySet> {
   if (
@@ -156,6 +159,7 @@ async function buildKeySet(
       jwk: Object.freeze({ ...value }),
       key: await importPublicKey(value),
       retired: false,
+      usableUntil,
       verifiers: new Map(),
     }
     if (entry.key === undefined || all.includes(entry)) continue
@@ -167,6 +171,7 @@ async function buildKeySet(
     }
   }
   if (all.length === 0) throw new Error('the JSON Web Key Set holds no usable public signing key')
+  for (const entry of all) entry.usableUntil = usableUntil
   for (const entry of previous?.all ?? []) {
     if (!all.includes(entry)) entry.retired = true
   }
@@ -281,7 +286,7 @@ function selectKey(
  */
 export function createStaticKeySource(options: ResolvedOptions, jwks: { keys: JWK[] }): KeySource {
   let keys: KeySet | undefined
-  const loading = buildKeySet(jwks, 0).then(
+  const loading = buildKeySet(jwks, 0, Number.POSITIVE_INFINITY).then(
     (set) => {
       keys = set
       return set
@@ -348,7 +353,8 @@ export function createRemoteKeySource(
       const url = await resolveJwksUrl()
       const document = await fetchJson(url, timeoutDuration, maxResponseSize)
       const before = keys
-      const next = await buildKeySet(document, Date.now(), before)
+      const fetchedAt = Date.now()
+      const next = await buildKeySet(document, fetchedAt, fetchedAt + maxStaleAge, before)
       keys = next
       nextBackgroundAt = next.fetchedAt + cacheMaxAge * (0.8 + Math.random() * 0.1)
       const keyIds = [...next.byKid.keys()]

@@ -7,7 +7,8 @@
  * - Bounded: least recently used entries go first once `maxEntries` is reached.
  * - An entry serves only until the token's `exp` (and within `nbf` and `maxTokenAge`); the time
  *   claims are checked again on every hit.
- * - An entry whose signing key a JWKS refresh retired is dropped.
+ * - An entry whose signing key a JWKS refresh retired, or whose keys are past `maxStaleAge`
+ *   without a successful refresh, is dropped.
  */
 import type { KeyEntry } from './jwks.js'
 import type { AuthInfo } from './types.js'
@@ -46,7 +47,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
     get(token, now) {
       const entry = entries.get(token)
       if (entry === undefined) return undefined
-      if (now >= entry.expires || entry.key.retired) {
+      if (now >= entry.expires || entry.key.retired || now * 1000 > entry.key.usableUntil) {
         entries.delete(token)
         return undefined
       }

@@ -1,0 +1,21 @@
+// CJS consumer: loads every entry with `require`, through the package's own `exports` map
+// (self-reference). The CJS build requires jose 6, which is ESM-only: this needs require(esm),
+// on by default from Node 20.19.
+'use strict'
+
+const core = require('bearer-guard')
+const express = require('bearer-guard/express')
+const koa = require('bearer-guard/koa')
+const createError = require('http-errors')
+const jose = require('jose')
+const checks = require('./checks.cjs')
+
+checks.run({ core, express, koa, jose, createError }).then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify({ format: 'cjs', ...result })}\n`)
+  },
+  (error) => {
+    console.error(error)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,137 @@
+/**
+ * The built package as users load it: `npm run build`, then each entry through package.json
+ * `exports`, once with `import` (consumers/consumer.mjs) and once with `require`
+ * (consumers/consumer.cjs), each in its own Node process. The consumers sit inside the package,
+ * so `bearer-guard` resolves by self-reference through the same `exports` map a dependent sees.
+ * After koa's `load-with-esm.test.js`.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const consumers = fileURLToPath(new URL('./consumers/', import.meta.url))
+
+type Entry = 'bearer-guard' | 'bearer-guard/express' | 'bearer-guard/koa'
+const ENTRIES: readonly Entry[] = ['bearer-guard', 'bearer-guard/express', 'bearer-guard/koa']
+
+interface ConsumerReport {
+  format: 'esm' | 'cjs'
+  names: Record<Entry, string[]>
+  checks: Record<string, boolean>
+}
+
+const ERROR_CLASSES = [
+  'BearerGuardError',
+  'InsufficientScopeError',
+  'InvalidRequestError',
+  'InvalidTokenError',
+  'KeysUnavailableError',
+  'UnauthorizedError',
+]
+const GUARDS = ['authenticate', 'requireRoles', 'requireScopes', 'requireScopesOrRoles']
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  // Whatever loader the test runner uses must not help the consumers resolve anything.
+  delete env.NODE_OPTIONS
+  return env
+}
+
+async function runConsumer(file: string): Promise<ConsumerReport> {
+  const { stdout } = await run(process.execPath, [join(consumers, file)], {
+    cwd: root,
+    env: childEnv(),
+    timeout: 20_000,
+  })
+  return JSON.parse(stdout) as ConsumerReport
+}
+
+function runtimeNames(module: object): string[] {
+  return Object.keys(module).sort()
+}
+
+let esm: ConsumerReport
+let cjs: ConsumerReport
+
+beforeAll(async () => {
+  await run('npm', ['run', 'build'], { cwd: root, env: childEnv(), timeout: 90_000 })
+  ;[esm, cjs] = await Promise.all([runConsumer('consumer.mjs'), runConsumer('consumer.cjs')])
+}, 120_000)
+
+describe('build output', () => {
+  it('has a file for every target of the exports map', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | Record<string, Record<string, string>>>
+    }
+    const targets: string[] = []
+    for (const target of Object.values(pkg.exports)) {
+      if (typeof target === 'string') targets.push(target)
+      else
+        for (const condition of ['import', 'require'])
+          targets.push(...Object.values(target[condition] ?? {}))
+    }
+    expect(targets).toHaveLength(13)
+    for (const target of targets) expect(existsSync(join(root, target)), target).toBe(true)
+  })
+
+  it('keeps the core once per format (splitting), not once per entry', () => {
+    const dist = join(root, 'dist')
+    const definingFiles = (extension: string) =>
+      readdirSync(dist).filter(
+        (file) =>
+          file.endsWith(extension) &&
+          readFileSync(join(dist, file), 'utf8').includes('function createValidator('),
+      )
+    expect(definingFiles('.js')).toHaveLength(1)
+    expect(definingFiles('.cjs')).toHaveLength(1)
+  })
+})
+
+describe.each(ENTRIES)('%s', (entry) => {
+  it('exposes the same names through import and require', () => {
+    expect(esm.names[entry].length).toBeGreaterThan(0)
+    expect(cjs.names[entry]).toEqual(esm.names[entry])
+  })
+
+  it('exposes every runtime export of its source', async () => {
+    const source =
+      entry === 'bearer-guard'
+        ? await import('../../src/index.js')
+        : entry === 'bearer-guard/express'
+          ? await import('../../adapters/express.js')
+          : await import('../../adapters/koa.js')
+    expect(esm.names[entry]).toEqual(runtimeNames(source))
+  })
+})
+
+describe('public names', () => {
+  it('main entry: createValidator, azureAd and every error class', () => {
+    for (const report of [esm, cjs]) {
+      expect(report.names['bearer-guard']).toEqual(
+        expect.arrayContaining(['azureAd', 'createValidator', 'isValidator', ...ERROR_CLASSES]),
+      )
+    }
+  })
+
+  it('both adapters: authenticate and the three guards, under the same names', () => {
+    for (const report of [esm, cjs]) {
+      expect(report.names['bearer-guard/express']).toEqual(expect.arrayContaining(GUARDS))
+      expect(report.names['bearer-guard/koa']).toEqual(report.names['bearer-guard/express'])
+    }
+  })
+})
+
+describe.each(['esm', 'cjs'] as const)('%s consumer', (format) => {
+  it('verifies a token, and every error is an instance of the main entry classes', () => {
+    const report = format === 'esm' ? esm : cjs
+    expect(report.format).toBe(format)
+    const checks = Object.keys(report.checks)
+    expect(checks.length).toBeGreaterThanOrEqual(11)
+    expect(report.checks).toEqual(Object.fromEntries(checks.map((name) => [name, true])))
+  })
+})
