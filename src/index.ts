@@ -30,6 +30,7 @@ export {
   type ClaimsProblem,
   type IssuerOption,
   type JSONWebKeySet,
+  type JWK,
   type ResolvedOptions,
   SUPPORTED_ALGORITHMS,
   type ValidatorOptions,

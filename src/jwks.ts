@@ -17,10 +17,10 @@
  *   bad response (not JSON, not a JWKS, no usable key) never replaces good keys.
  */
 import { KeyObject } from 'node:crypto'
-import { type CryptoKey, importJWK, type JWK } from 'jose'
+import { type CryptoKey, importJWK, type JWK as JoseJWK } from 'jose'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import { emitEvent } from './events.js'
-import { checkKeyUrl, type ResolvedOptions } from './options.js'
+import { checkKeyUrl, type JWK, type ResolvedOptions } from './options.js'
 import { createVerifier, type SignatureVerifier } from './verify.js'
 
 /** A key of the key set, as the validator uses it. */
@@ -122,7 +122,10 @@ async function importPublicKey(jwk: JWK): Promise<KeyObject | undefined> {
   if (alg === undefined) return undefined
   try {
     // jose checks the JWK; the KeyObject behind its CryptoKey is what node:crypto verifies with.
-    const key = await importJWK({ ...jwk, alg: undefined, use: undefined, key_ops: undefined }, alg)
+    const key = await importJWK(
+      { ...jwk, alg: undefined, use: undefined, key_ops: undefined } as JoseJWK,
+      alg,
+    )
     return KeyObject.from(key as CryptoKey)
   } catch {
     return undefined

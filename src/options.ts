@@ -1,4 +1,3 @@
-import type { JWK } from 'jose'
 import { isScopeToken } from './challenge.js'
 import { DEFAULT_REALM, type RejectionReason } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
@@ -20,6 +19,24 @@ export interface ClaimsProblem {
   reason: RejectionReason
   /** Public explanation for the developer; never echo token contents. */
   description: string
+}
+
+/**
+ * A public JSON Web Key (RFC 7517 §4). Declared here rather than taken from jose, so that the
+ * CommonJS type declarations do not import an ESM-only package.
+ */
+export interface JWK {
+  kty?: string
+  kid?: string
+  alg?: string
+  use?: string
+  key_ops?: string[]
+  crv?: string
+  n?: string
+  e?: string
+  x?: string
+  y?: string
+  [member: string]: unknown
 }
 
 /** A JSON Web Key Set (RFC 7517 §5). */

@@ -56,7 +56,9 @@ export interface Validator {
   readonly options: ResolvedOptions
 }
 
-const validators = new WeakSet<object>()
+// A registered symbol, not a WeakSet: a validator made by the CommonJS build must still be
+// recognised by an adapter loaded as ESM (and the other way round) in one process.
+const VALIDATOR = Symbol.for('bearer-guard.validator')
 
 function readAuthInfo(
   token: string,
@@ -309,8 +311,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     warmUp() {
       return keySource.warmUp()
     },
+    [VALIDATOR]: true,
   } as Validator
-  validators.add(validator)
   return Object.freeze(validator)
 }
 
@@ -323,7 +325,11 @@ export function createValidator(options: ValidatorOptions): Validator {
  * ```
  */
 export function isValidator(value: unknown): value is Validator {
-  return typeof value === 'object' && value !== null && validators.has(value)
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [VALIDATOR]?: unknown })[VALIDATOR] === true
+  )
 }
 
 /**
