@@ -11,9 +11,18 @@ export interface GuardOptions {
 /** The arguments guards take: names one by one, or one list with {@link GuardOptions}. */
 export type GuardArgs = string[] | [names: string | readonly string[], options?: GuardOptions]
 
+/** The non-empty names of a list, each once, in their first order. */
+function distinct(names: readonly string[]): string[] {
+  // A linear scan is cheapest for the usual handful; a Set keeps a hostile list linear.
+  if (names.length > 16) return [...new Set(names)].filter((name) => name !== '')
+  const out: string[] = []
+  for (const name of names) if (name !== '' && !out.includes(name)) out.push(name)
+  return out
+}
+
 /**
  * Parses a `scope` or `scp` claim into its scope tokens: a space-separated string (RFC 6749
- * §3.3, RFC 8693 §4.2) or an array of strings (as Okta sends). Empty tokens are dropped.
+ * §3.3, RFC 8693 §4.2) or an array of strings (as Okta sends). Empty tokens and repeats are dropped.
  * Returns `undefined` when the value has any other shape.
  *
  * @example
@@ -26,11 +35,11 @@ export type GuardArgs = string[] | [names: string | readonly string[], options?:
 export function parseScopes(value: unknown): string[] | undefined {
   if (typeof value === 'string') {
     if (value.indexOf(' ') === -1) return value === '' ? [] : [value]
-    return value.split(' ').filter((token) => token !== '')
+    return distinct(value.split(' '))
   }
   if (Array.isArray(value)) {
     for (const item of value) if (typeof item !== 'string') return undefined
-    return (value as string[]).filter((token) => token !== '')
+    return distinct(value as string[])
   }
   return undefined
 }

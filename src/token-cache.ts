@@ -2,8 +2,9 @@
  * The verified-token cache: a repeated token (a daemon reuses its token for up to an hour) is
  * answered without parsing or verifying it again.
  *
- * - Only tokens that passed every check are stored, keyed on the whole token string, so a hit
- *   is the very string that was verified.
+ * - Only tokens that passed every check are stored, and a hit is the very string that was
+ *   verified. Entries are found by the end of the signature (hashing a short key, not a 1-2 KB
+ *   token that arrives as a new string with every request) and then compared whole.
  * - Bounded: least recently used entries go first once `maxEntries` is reached.
  * - An entry serves only until the token's `exp` (and within `nbf` and `maxTokenAge`); the time
  *   claims are checked again on every hit.
@@ -14,12 +15,16 @@ import type { KeyEntry } from './jwks.js'
 import type { AuthInfo } from './types.js'
 
 interface CacheEntry {
+  readonly token: string
   readonly auth: AuthInfo
   readonly key: KeyEntry
   /** Seconds: a hit needs `notBefore <= now < expires`. */
   readonly notBefore: number
   readonly expires: number
 }
+
+// 43 base64url characters: the last 32 bytes of the signature, unpredictable without the key.
+const FINGERPRINT_LENGTH = 43
 
 /** Default number of tokens kept. Each entry holds the token and its AuthInfo (a few KB). */
 export const DEFAULT_TOKEN_CACHE_ENTRIES = 1_000
@@ -45,24 +50,26 @@ export function createTokenCache(maxEntries: number): TokenCache {
   const entries = new Map<string, CacheEntry>()
   return {
     get(token, now) {
-      const entry = entries.get(token)
-      if (entry === undefined) return undefined
+      const id = token.length > FINGERPRINT_LENGTH ? token.slice(-FINGERPRINT_LENGTH) : token
+      const entry = entries.get(id)
+      if (entry === undefined || entry.token !== token) return undefined
       if (now >= entry.expires || entry.key.retired || now * 1000 > entry.key.usableUntil) {
-        entries.delete(token)
+        entries.delete(id)
         return undefined
       }
       if (now < entry.notBefore) return undefined
       // Most recently used goes last; Map keeps insertion order.
-      entries.delete(token)
-      entries.set(token, entry)
+      entries.delete(id)
+      entries.set(id, entry)
       return entry.auth
     },
     set(token, auth, key, notBefore, expires) {
-      if (entries.size >= maxEntries && !entries.has(token)) {
+      const id = token.length > FINGERPRINT_LENGTH ? token.slice(-FINGERPRINT_LENGTH) : token
+      if (entries.size >= maxEntries && !entries.has(id)) {
         const oldest = entries.keys().next()
         if (oldest.done !== true) entries.delete(oldest.value)
       }
-      entries.set(token, { auth, key, notBefore, expires })
+      entries.set(id, { token, auth, key, notBefore, expires })
     },
     get size() {
       return entries.size

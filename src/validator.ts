@@ -196,8 +196,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     const end = parsed.signingInputEnd
     const data = Buffer.from(token.slice(0, end), 'latin1')
-    const signature = Buffer.from(token.slice(end + 1), 'base64url')
-    if (!key.verifier(data, signature)) {
+    if (!key.verifier(data, parsed.signature)) {
       throw new InvalidTokenError('the token signature is invalid', {
         reason: 'bad_signature',
         realm,
@@ -311,8 +310,9 @@ export function createValidator(options: ValidatorOptions): Validator {
     warmUp() {
       return keySource.warmUp()
     },
-    [VALIDATOR]: true,
   } as Validator
+  // Not enumerable: a copy made with spread is not a validator.
+  Object.defineProperty(validator, VALIDATOR, { value: true })
   return Object.freeze(validator)
 }
 

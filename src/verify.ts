@@ -6,7 +6,7 @@
  * directly, with the algorithm-to-key binding of RFC 7518 §3 kept strict:
  * - RS256/384/512: RSA key of at least 2048 bits, RSASSA-PKCS1-v1_5 (§3.3);
  * - PS256/384/512: RSA key of at least 2048 bits, RSASSA-PSS with MGF1 and a salt as long as the
- *   hash (§3.5);
+ *   hash (§3.5); for both, a signature exactly as long as the modulus;
  * - ES256/384/512: the curve of the algorithm (P-256, P-384, P-521) and a signature of exactly
  *   2 × the coordinate size in IEEE P1363 form (§3.4), never DER;
  * - EdDSA: an Ed25519 or Ed448 key (RFC 8037 §3.1).
@@ -56,13 +56,23 @@ export function createVerifier(key: KeyObject, alg: string): SignatureVerifier |
     const hash = HASH_OF[alg.slice(2)]
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
     if (hash === undefined || type !== 'rsa' || bits < MIN_RSA_BITS) return undefined
-    if (family === 'RS') return guarded((data, signature) => verify(hash, data, key, signature))
+    // RFC 8017 §8.1.2 and §8.2.2: the signature is exactly as long as the modulus. OpenSSL lets a
+    // PSS signature with its leading zero bytes stripped pass, which would make a second,
+    // different token string verify.
+    const size = Math.ceil(bits / 8)
+    if (family === 'RS') {
+      return guarded(
+        (data, signature) => signature.length === size && verify(hash, data, key, signature),
+      )
+    }
     const options = {
       key,
       padding: constants.RSA_PKCS1_PSS_PADDING,
       saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
     }
-    return guarded((data, signature) => verify(hash, data, options, signature))
+    return guarded(
+      (data, signature) => signature.length === size && verify(hash, data, options, signature),
+    )
   }
   if (family === 'ES') {
     const params = EC_PARAMS[alg]
