@@ -59,6 +59,7 @@ export interface Validator {
 // A registered symbol, not a WeakSet: a validator made by the CommonJS build must still be
 // recognised by an adapter loaded as ESM (and the other way round) in one process.
 const VALIDATOR = Symbol.for('bearer-guard.validator')
+const fromOptions = new WeakMap<object, Validator>()
 
 function readAuthInfo(
   token: string,
@@ -342,7 +343,16 @@ export function isValidator(value: unknown): value is Validator {
  * ```
  */
 export function toValidator(optionsOrValidator: ValidatorOptions | Validator): Validator {
-  return isValidator(optionsOrValidator)
-    ? optionsOrValidator
-    : createValidator(optionsOrValidator as ValidatorOptions)
+  if (isValidator(optionsOrValidator)) return optionsOrValidator
+  if (typeof optionsOrValidator !== 'object' || optionsOrValidator === null) {
+    return createValidator(optionsOrValidator)
+  }
+  // The same options object gives the same validator, so middleware created again and again
+  // from one options object shares one key cache instead of fetching keys each time.
+  let validator = fromOptions.get(optionsOrValidator)
+  if (validator === undefined) {
+    validator = createValidator(optionsOrValidator)
+    fromOptions.set(optionsOrValidator, validator)
+  }
+  return validator
 }
