@@ -22,6 +22,12 @@ export type BearerGuardEvent =
       trigger: 'initial' | 'unknown_kid' | 'background' | 'expired'
     }
   | {
+      /** A refresh found keys added or removed since the previous fetch (after keys_refreshed). */
+      type: 'keys_rotated'
+      added: string[]
+      removed: string[]
+    }
+  | {
       type: 'keys_refresh_failed'
       /** A short explanation without any response body. */
       message: string

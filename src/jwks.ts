@@ -361,14 +361,13 @@ export function createRemoteKeySource(
       keys = next
       nextBackgroundAt = next.fetchedAt + cacheMaxAge * (0.8 + Math.random() * 0.1)
       const keyIds = [...next.byKid.keys()]
-      const previous = before === undefined ? [] : [...before.byKid.keys()]
-      emitEvent(options.onEvent, {
-        type: 'keys_refreshed',
-        keyIds,
-        added: keyIds.filter((kid) => !before?.byKid.has(kid)),
-        removed: previous.filter((kid) => !next.byKid.has(kid)),
-        trigger,
-      })
+      const added = keyIds.filter((kid) => !before?.byKid.has(kid))
+      const removed =
+        before === undefined ? [] : [...before.byKid.keys()].filter((kid) => !next.byKid.has(kid))
+      emitEvent(options.onEvent, { type: 'keys_refreshed', keyIds, added, removed, trigger })
+      if (before !== undefined && (added.length > 0 || removed.length > 0)) {
+        emitEvent(options.onEvent, { type: 'keys_rotated', added, removed })
+      }
       return next
     } catch (error) {
       const usable = keys !== undefined && Date.now() - keys.fetchedAt <= maxStaleAge
