@@ -31,12 +31,15 @@ async function main(): Promise<void> {
 
   const now = Math.floor(Date.now() / 1000)
   const sign = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
-    new SignJWT({ scp: 'Data.Read', ...claims })
+    new SignJWT({
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      exp: now + 3 * 3600,
+      scp: 'Data.Read',
+      ...claims,
+    })
       .setProtectedHeader({ alg: 'ES256', kid: 'soak-1', typ: 'JWT', ...header })
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 3 * 3600)
       .sign(privateKey)
   const distinct = await Promise.all(
     Array.from({ length: 5_000 }, (_, i) => sign({ sub: `user-${i}` })),
@@ -85,7 +88,9 @@ async function main(): Promise<void> {
   for (const [authorization, expected] of hostile) {
     const response = await fetch(`${base}/data`, { headers: { authorization } })
     if (String(response.status) !== expected) {
-      console.log(`soak: FAILED, a hostile request got ${response.status}, expected ${expected}`)
+      console.log(
+        `soak: FAILED, hostile request ${hostile.findIndex(([a]) => a === authorization)} got ${response.status}, expected ${expected}`,
+      )
       child.kill()
       process.exit(1)
     }
