@@ -1,7 +1,8 @@
 /**
- * `npm run demo` as a user runs it: a child process with a real issuer, an Express API and a
- * Koa API on 127.0.0.1, real tokens minted at the current time. The demo checks every answer
- * itself and exits non-zero on any surprise; this test asserts it exits 0.
+ * `npm run demo` as a user runs it: a child process with the Entra ID emulator, an Express web
+ * API and a Koa data API on 127.0.0.1, and MSAL getting real tokens (client credentials with a
+ * secret, On-Behalf-Of with a certificate). The demo checks every outcome itself and exits
+ * non-zero on any surprise; this test asserts it exits 0.
  */
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -38,5 +39,6 @@ describe('npm run demo', () => {
     })
     expect(stdout).toMatch(/^all \d+ outcomes as expected$/m)
     expect(stdout).not.toMatch(/FAIL/)
+    expect(stdout).toContain('AADSTS65001')
   }, 40_000)
 })

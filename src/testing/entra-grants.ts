@@ -1,0 +1,476 @@
+/**
+ * The token endpoint's decisions, as Entra ID makes them: client authentication (client secret,
+ * or a client assertion JWT signed with a registered certificate, RFC 7523 §2.2), then the
+ * client credentials grant (RFC 6749 §4.4) or the On-Behalf-Of grant (RFC 7523 §2.1 with
+ * `requested_token_use=on_behalf_of`), each failure an {@link EntraError} with its AADSTS code.
+ */
+import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose'
+import { isGuid } from '../azure.js'
+import type {
+  AppRecord,
+  CertificateCredential,
+  Directory,
+  EmulatedTenant,
+} from './entra-directory.js'
+import { EntraError, entraErrors } from './entra-errors.js'
+import {
+  type AccessTokenContent,
+  buildAccessTokenClaims,
+  type ClientAuthMethod,
+  type TokenIssuers,
+} from './entra-tokens.js'
+import { type SigningKey, signToken } from './signing-keys.js'
+
+const CLIENT_CREDENTIALS = 'client_credentials'
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email'])
+const MULTI_TENANT = new Set(['common', 'organizations'])
+// A bare scope such as `User.Read` means Microsoft Graph, as Entra ID reads it.
+const GRAPH = 'https://graph.microsoft.com'
+/** Clock skew allowed on assertions, in seconds (Entra ID allows five minutes). */
+const CLOCK_SKEW = 300
+
+/** What the token endpoint needs from the emulator. */
+export interface GrantContext {
+  readonly directory: Directory
+  readonly issuers: TokenIssuers
+  /** Lifetime of issued tokens, in seconds. */
+  readonly tokenLifetime: number
+  currentKey(): SigningKey
+  publishedKey(kid: string): SigningKey | undefined
+}
+
+/** A parsed token request. */
+export interface TokenRequest {
+  /** `1` for `/oauth2/token`, `2` for `/oauth2/v2.0/token`. */
+  readonly version: 1 | 2
+  /** The tenant segment of the path: an id, a domain, `organizations` or `common`. */
+  readonly tenantSegment: string
+  readonly params: URLSearchParams
+  /** `client_secret_basic` credentials (RFC 6749 §2.3.1), when the request had them. */
+  readonly basic: { readonly clientId: string; readonly secret: string } | undefined
+  /** The token endpoint URLs a client assertion's `aud` may name. */
+  readonly audiences: readonly string[]
+}
+
+function required(params: URLSearchParams, name: string): string {
+  const value = params.get(name)
+  if (value === null || value === '') throw entraErrors.missingParameter(name)
+  return value
+}
+
+function joseCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+function sameUrl(a: string, b: string): boolean {
+  const strip = (url: string) => url.split('?')[0]?.replace(/\/+$/, '').toLowerCase()
+  return strip(a) === strip(b)
+}
+
+function findCertificate(
+  app: AppRecord,
+  header: Record<string, unknown>,
+): CertificateCredential | undefined {
+  const sha256 = header['x5t#S256']
+  const sha1 = header.x5t
+  return app.certificates.find(
+    (certificate) =>
+      (typeof sha256 === 'string' && certificate.sha256.toString('base64url') === sha256) ||
+      (typeof sha1 === 'string' && certificate.sha1.toString('base64url') === sha1),
+  )
+}
+
+/** Checks a client assertion (RFC 7523 §3) against the app's registered certificates. */
+async function verifyClientAssertion(
+  app: AppRecord,
+  request: TokenRequest,
+  assertion: string,
+): Promise<ClientAuthMethod> {
+  const type = request.params.get('client_assertion_type')
+  if (type !== CLIENT_ASSERTION_TYPE) {
+    throw entraErrors.invalidClientAssertion(
+      `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}.`,
+    )
+  }
+  let header: Record<string, unknown>
+  try {
+    header = decodeProtectedHeader(assertion) as Record<string, unknown>
+  } catch {
+    throw entraErrors.invalidClientAssertion('The client assertion is not a JWT.')
+  }
+  const certificate = findCertificate(app, header)
+  if (certificate === undefined) {
+    throw entraErrors.invalidClientAssertion(
+      'The key was not found. The certificate with identifier used to sign the client assertion (x5t or x5t#S256) is not registered on application.',
+    )
+  }
+  const x5c = header.x5c
+  if (
+    x5c !== undefined &&
+    (!Array.isArray(x5c) || x5c[0] !== certificate.x509.raw.toString('base64'))
+  ) {
+    throw entraErrors.invalidClientAssertion(
+      'The x5c certificate is not the registered certificate.',
+    )
+  }
+  const now = Date.now()
+  if (now < certificate.notBefore || now > certificate.notAfter) {
+    throw entraErrors.invalidClientAssertion('The key used is expired.')
+  }
+  let payload: JWTPayload
+  try {
+    ;({ payload } = await jwtVerify(assertion, certificate.x509.publicKey, {
+      algorithms: ['RS256', 'PS256', 'ES256'],
+      clockTolerance: CLOCK_SKEW,
+      requiredClaims: ['exp'],
+    }))
+  } catch (error) {
+    const code = joseCode(error)
+    if (code === 'ERR_JWT_EXPIRED' || code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
+      throw entraErrors.clientAssertionTime()
+    }
+    throw entraErrors.invalidClientAssertion(
+      code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
+        ? 'The provided signature value did not match the expected signature value.'
+        : 'The client assertion could not be verified.',
+    )
+  }
+  const { clientId } = app.registration
+  if (payload.iss !== clientId || payload.sub !== clientId) {
+    throw new EntraError(
+      401,
+      'invalid_client',
+      700021,
+      "Client assertion application identifier doesn't match 'client_id' parameter.",
+    )
+  }
+  const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? [])
+  if (!audiences.some((aud) => request.audiences.some((expected) => sameUrl(aud, expected)))) {
+    throw entraErrors.invalidClientAssertion(
+      'The audience claim of the client assertion must be the token endpoint.',
+    )
+  }
+  return '2'
+}
+
+async function authenticateClient(
+  app: AppRecord,
+  request: TokenRequest,
+  directory: Directory,
+): Promise<ClientAuthMethod> {
+  const assertion = request.params.get('client_assertion')
+  if (assertion !== null && assertion !== '') {
+    return verifyClientAssertion(app, request, assertion)
+  }
+  const secret = request.basic?.secret ?? request.params.get('client_secret')
+  if (secret === null || secret === '') throw entraErrors.credentialMissing()
+  if (!directory.checkSecret(app, secret))
+    throw entraErrors.invalidSecret(app.registration.clientId)
+  return '1'
+}
+
+/** Checks a user's access token presented for On-Behalf-Of: the emulator signed it, unexpired. */
+async function verifyUserAssertion(
+  context: GrantContext,
+  assertion: string,
+): Promise<JWTPayload & { tid: string }> {
+  let kid: unknown
+  try {
+    kid = decodeProtectedHeader(assertion).kid
+  } catch {
+    throw entraErrors.malformedAssertion()
+  }
+  const key = typeof kid === 'string' ? context.publishedKey(kid) : undefined
+  if (key === undefined) throw entraErrors.invalidAssertion('The key was not found.')
+  let payload: JWTPayload
+  try {
+    ;({ payload } = await jwtVerify(assertion, key.publicKey, {
+      algorithms: ['RS256'],
+      clockTolerance: CLOCK_SKEW,
+      requiredClaims: ['exp', 'aud'],
+    }))
+  } catch (error) {
+    const code = joseCode(error)
+    if (code === 'ERR_JWT_EXPIRED') {
+      const exp = (error as { payload?: JWTPayload }).payload?.exp ?? 0
+      throw entraErrors.assertionExpired(new Date(), new Date(exp * 1000))
+    }
+    if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') {
+      throw entraErrors.invalidAssertion(
+        'The provided signature value did not match the expected signature value.',
+      )
+    }
+    if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
+      throw entraErrors.invalidAssertion('The assertion is not yet valid or lacks a claim.')
+    }
+    throw entraErrors.malformedAssertion()
+  }
+  const { tid, iss } = payload as { tid?: unknown; iss?: unknown }
+  if (
+    !isGuid(tid) ||
+    context.directory.findTenant(tid) === undefined ||
+    (iss !== context.issuers.v1(tid) && iss !== context.issuers.v2(tid))
+  ) {
+    throw entraErrors.invalidAssertion('The assertion was not issued by a tenant of this instance.')
+  }
+  return payload as JWTPayload & { tid: string }
+}
+
+interface ScopeRequest {
+  /** The resource identifier as requested (App ID URI or client id). */
+  readonly resource: string
+  /** Scope values on that resource; `.default` for all of them. */
+  readonly values: readonly string[]
+}
+
+function parseScopes(value: string): ScopeRequest {
+  const scopes = value.split(' ').filter((scope) => scope !== '' && !OIDC_SCOPES.has(scope))
+  if (scopes.length === 0) throw entraErrors.invalidScope(value)
+  let resource: string | undefined
+  const values: string[] = []
+  for (const scope of scopes) {
+    const slash = scope.lastIndexOf('/')
+    const [id, name] = slash <= 0 ? [GRAPH, scope] : [scope.slice(0, slash), scope.slice(slash + 1)]
+    if (name === '') throw entraErrors.invalidScope(scope)
+    if (resource !== undefined && resource.toLowerCase() !== id.toLowerCase()) {
+      throw entraErrors.multipleResources(value)
+    }
+    resource = id
+    values.push(name)
+  }
+  return { resource: resource as string, values }
+}
+
+function audienceOf(resource: AppRecord, requested: string): string {
+  // v2 tokens name the API by client id; v1 tokens by the identifier that was requested.
+  return resource.registration.accessTokenAcceptedVersion === 2
+    ? resource.registration.clientId
+    : requested
+}
+
+function tokenResponse(
+  version: 1 | 2,
+  token: string,
+  claims: Record<string, unknown>,
+  resource: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const lifetime = (claims.exp as number) - (claims.iat as number)
+  if (version === 2) {
+    return {
+      token_type: 'Bearer',
+      ...extra,
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: token,
+    }
+  }
+  // The v1 endpoint answers with numbers as strings, and names the resource.
+  return {
+    token_type: 'Bearer',
+    ...extra,
+    expires_in: String(lifetime),
+    ext_expires_in: String(lifetime),
+    expires_on: String(claims.exp),
+    not_before: String(claims.nbf),
+    resource,
+    access_token: token,
+  }
+}
+
+function issue(
+  context: GrantContext,
+  content: AccessTokenContent,
+): { token: string; claims: Record<string, unknown> } {
+  const claims = buildAccessTokenClaims(content, context.issuers)
+  return { token: signToken(context.currentKey(), claims), claims }
+}
+
+function clientCredentials(
+  context: GrantContext,
+  request: TokenRequest,
+  client: AppRecord,
+  clientAuth: ClientAuthMethod,
+  tenant: EmulatedTenant,
+): Record<string, unknown> {
+  let requested: string
+  if (request.version === 1) {
+    requested = required(request.params, 'resource')
+  } else {
+    const scope = required(request.params, 'scope')
+    const { resource, values } = parseScopes(scope)
+    if (values.length !== 1 || values[0] !== '.default')
+      throw entraErrors.defaultScopeRequired(scope)
+    requested = resource
+  }
+  const resource = context.directory.resourceIn(requested, tenant.id)
+  if (resource === undefined) throw entraErrors.resourceNotFound(requested, tenant.id)
+  const roles = context.directory.grantedRoles(client, resource)
+  if (roles.length === 0 && resource.registration.appRoleAssignmentRequired) {
+    throw entraErrors.notAssignedToRole(
+      client.registration.clientId,
+      client.registration.name,
+      resource.registration.clientId,
+      resource.registration.name,
+    )
+  }
+  const { token, claims } = issue(context, {
+    version: resource.registration.accessTokenAcceptedVersion,
+    tenantId: tenant.id,
+    audience: audienceOf(resource, requested),
+    clientId: client.registration.clientId,
+    clientAuth,
+    servicePrincipalId: context.directory.servicePrincipalId(
+      client.registration.clientId,
+      tenant.id,
+    ),
+    roles,
+    issuedAt: Math.floor(Date.now() / 1000),
+    lifetime: context.tokenLifetime,
+  })
+  return tokenResponse(request.version, token, claims, requested)
+}
+
+function onBehalfOf(
+  context: GrantContext,
+  request: TokenRequest,
+  client: AppRecord,
+  clientAuth: ClientAuthMethod,
+  tenant: EmulatedTenant,
+  assertion: JWTPayload & { tid: string },
+): Record<string, unknown> {
+  const { clientId } = client.registration
+  const aud = typeof assertion.aud === 'string' ? assertion.aud : (assertion.aud?.[0] ?? '')
+  const ownAudiences = [clientId, client.registration.appIdUri].filter(
+    (value): value is string => value !== undefined,
+  )
+  if (!ownAudiences.some((own) => own.toLowerCase() === aud.toLowerCase())) {
+    throw entraErrors.assertionAudience(aud, clientId)
+  }
+  const { oid } = assertion as { oid?: unknown }
+  if (!isGuid(oid) || (assertion as { idtyp?: unknown }).idtyp === 'app' || oid === assertion.sub) {
+    throw entraErrors.invalidAssertion(
+      "The assertion is an application's token; On-Behalf-Of needs a user's delegated token.",
+    )
+  }
+  let scopeRequest: ScopeRequest
+  if (request.version === 1) {
+    scopeRequest = { resource: required(request.params, 'resource'), values: ['.default'] }
+  } else {
+    scopeRequest = parseScopes(required(request.params, 'scope'))
+  }
+  const resource = context.directory.resourceIn(scopeRequest.resource, tenant.id)
+  if (resource === undefined) throw entraErrors.resourceNotFound(scopeRequest.resource, tenant.id)
+  const wantsAll = scopeRequest.values.includes('.default')
+  if (wantsAll && scopeRequest.values.length > 1) {
+    throw entraErrors.invalidScope(scopeRequest.values.join(' '))
+  }
+  for (const value of scopeRequest.values) {
+    if (value !== '.default' && !resource.registration.scopes.includes(value)) {
+      throw entraErrors.invalidScope(`${scopeRequest.resource}/${value}`)
+    }
+  }
+  const consented = context.directory.consentedScopes(client, resource, oid)
+  const granted = wantsAll ? [...consented] : [...new Set(scopeRequest.values)]
+  if (granted.length === 0 || granted.some((scope) => !consented.has(scope))) {
+    throw entraErrors.consentRequired(clientId, client.registration.name)
+  }
+  const known = context.directory.user(oid)
+  const claim = (name: string) => {
+    const value = (assertion as Record<string, unknown>)[name]
+    return typeof value === 'string' ? value : undefined
+  }
+  const username =
+    known?.username ?? claim('preferred_username') ?? claim('upn') ?? claim('unique_name') ?? ''
+  const { token, claims } = issue(context, {
+    version: resource.registration.accessTokenAcceptedVersion,
+    tenantId: tenant.id,
+    audience: audienceOf(resource, scopeRequest.resource),
+    clientId,
+    clientAuth,
+    user: {
+      oid,
+      sub: context.directory.pairwiseSubject(oid, clientId),
+      name: known?.name ?? claim('name') ?? username,
+      username,
+      givenName: known?.givenName ?? claim('given_name') ?? '',
+      familyName: known?.familyName ?? claim('family_name') ?? '',
+    },
+    scopes: granted,
+    issuedAt: Math.floor(Date.now() / 1000),
+    lifetime: context.tokenLifetime,
+  })
+  const extra: Record<string, unknown> = {
+    scope: granted.map((scope) => `${scopeRequest.resource}/${scope}`).join(' '),
+  }
+  if (request.params.get('client_info') === '1') {
+    extra.client_info = Buffer.from(JSON.stringify({ uid: oid, utid: tenant.id })).toString(
+      'base64url',
+    )
+  }
+  return tokenResponse(request.version, token, claims, scopeRequest.resource, extra)
+}
+
+/**
+ * Answers a token request: the JSON body of a successful response, or throws an
+ * {@link EntraError}.
+ */
+export async function handleTokenRequest(
+  context: GrantContext,
+  request: TokenRequest,
+): Promise<Record<string, unknown>> {
+  const { directory } = context
+  const { params } = request
+  const grantType = required(params, 'grant_type')
+  if (grantType !== CLIENT_CREDENTIALS && grantType !== JWT_BEARER) {
+    throw entraErrors.unsupportedGrantType(grantType)
+  }
+  const bodyClientId = params.get('client_id')
+  if (
+    request.basic !== undefined &&
+    bodyClientId !== null &&
+    bodyClientId !== request.basic.clientId
+  ) {
+    throw new EntraError(
+      401,
+      'invalid_client',
+      7000218,
+      'The client_id parameter and the client_secret_basic credentials name different clients.',
+    )
+  }
+  const clientId = request.basic?.clientId ?? required(params, 'client_id')
+  const segment = request.tenantSegment
+  const multiTenant = MULTI_TENANT.has(segment.toLowerCase())
+  const fixed = multiTenant ? undefined : directory.findTenant(segment)
+  if (!multiTenant && fixed === undefined) throw entraErrors.tenantNotFound(segment)
+
+  const client = isGuid(clientId) ? directory.app(clientId) : undefined
+  if (
+    client === undefined ||
+    (fixed !== undefined && directory.appIn(clientId, fixed.id) === undefined)
+  ) {
+    throw entraErrors.clientNotFound(clientId, fixed?.id ?? segment)
+  }
+  const clientAuth = await authenticateClient(client, request, directory)
+
+  if (grantType === CLIENT_CREDENTIALS) {
+    // At /organizations or /common, an app-only token comes from the app's home tenant.
+    const tenant = fixed ?? (directory.findTenant(client.registration.tenantId) as EmulatedTenant)
+    return clientCredentials(context, request, client, clientAuth, tenant)
+  }
+  const use = required(params, 'requested_token_use')
+  if (use !== 'on_behalf_of') throw entraErrors.unsupportedGrantType(`${grantType} (${use})`)
+  const assertion = await verifyUserAssertion(context, required(params, 'assertion'))
+  // At /organizations or /common, On-Behalf-Of works in the tenant of the user's token.
+  const tenant = fixed ?? (directory.findTenant(assertion.tid) as EmulatedTenant)
+  if (tenant.id !== assertion.tid) {
+    throw entraErrors.invalidAssertion('The assertion was issued by another tenant.')
+  }
+  if (directory.appIn(clientId, tenant.id) === undefined) {
+    throw entraErrors.clientNotFound(clientId, tenant.id)
+  }
+  return onBehalfOf(context, request, client, clientAuth, tenant, assertion)
+}

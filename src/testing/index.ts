@@ -1,0 +1,37 @@
+export {
+  type Certificate,
+  type CertificateKeyPair,
+  type CertificateKeyType,
+  type CertificateOptions,
+  createCertificate,
+  type ExtendedKeyUsage,
+} from './certificate.js'
+export type {
+  ApplicationPermissionGrant,
+  AppReference,
+  AppRegistration,
+  AppRegistrationOptions,
+  ConsentOptions,
+  DelegatedPermissionGrant,
+  EmulatedTenant,
+  EmulatedUser,
+  SignInAudience,
+  TenantOptions,
+  UserOptions,
+} from './entra-directory.js'
+export {
+  type EmulatorRequestCounts,
+  type EntraEmulator,
+  type EntraEmulatorOptions,
+  type JwksMode,
+  type MintOptions,
+  startEntraEmulator,
+} from './entra-emulator.js'
+export type { EntraErrorBody } from './entra-errors.js'
+export {
+  createEmulatorNetworkClient,
+  type EmulatorNetworkClient,
+  type EmulatorNetworkClientOptions,
+  type NetworkRequestOptions,
+  type NetworkResponse,
+} from './network-client.js'
