@@ -146,11 +146,12 @@ function createTenantResolver(
   timeout: number,
   maxSize: number,
   realm: string,
+  fetcher: typeof fetch | undefined,
 ): () => Promise<string> {
   let tenantId: string | undefined
   let pending: Promise<string> | undefined
   async function load(): Promise<string> {
-    const document = await fetchJson(discoveryUrl, timeout, maxSize)
+    const document = await fetchJson(discoveryUrl, timeout, maxSize, fetcher)
     const issuer = (document as { issuer?: unknown } | null)?.issuer
     const id = typeof issuer === 'string' ? issuer.split('/').find(isGuid) : undefined
     if (id === undefined) throw new Error('the tenant discovery document names no tenant id')
@@ -249,6 +250,7 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
           rest.timeoutDuration ?? 5_000,
           rest.maxResponseSize ?? 524_288,
           realm ?? DEFAULT_REALM,
+          rest.fetch,
         )
 
   const v1IssuerOf = (tid: string) => `${v1Issuer}/${tid}/`

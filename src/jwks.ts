@@ -205,11 +205,16 @@ async function readLimited(response: Response, limit: number): Promise<string> {
 }
 
 /** Fetches a JSON document with a time and size limit, refusing redirects. */
-export async function fetchJson(url: URL, timeout: number, maxSize: number): Promise<unknown> {
+export async function fetchJson(
+  url: URL,
+  timeout: number,
+  maxSize: number,
+  fetcher: typeof fetch = fetch,
+): Promise<unknown> {
   const signal = AbortSignal.timeout(timeout)
   let response: Response
   try {
-    response = await fetch(url, {
+    response = await fetcher(url, {
       signal,
       redirect: 'error',
       headers: { accept: 'application/json' },
@@ -339,7 +344,7 @@ export function createRemoteKeySource(
 
   async function resolveJwksUrl(): Promise<URL> {
     if (jwksUrl !== undefined) return jwksUrl
-    const document = await fetchJson(location.url, timeoutDuration, maxResponseSize)
+    const document = await fetchJson(location.url, timeoutDuration, maxResponseSize, options.fetch)
     const uri = (document as { jwks_uri?: unknown } | null)?.jwks_uri
     if (typeof uri !== 'string') throw new Error('the discovery document has no "jwks_uri"')
     try {
@@ -354,7 +359,7 @@ export function createRemoteKeySource(
     lastAttemptAt = Date.now()
     try {
       const url = await resolveJwksUrl()
-      const document = await fetchJson(url, timeoutDuration, maxResponseSize)
+      const document = await fetchJson(url, timeoutDuration, maxResponseSize, options.fetch)
       const before = keys
       const fetchedAt = Date.now()
       const next = await buildKeySet(document, fetchedAt, fetchedAt + maxStaleAge, before)

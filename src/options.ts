@@ -123,6 +123,12 @@ export interface ValidatorOptions {
   /** Receives structured events (keys refreshed, refresh failed, token rejected). Never sees a token. */
   onEvent?: (event: BearerGuardEvent) => void
   /**
+   * The fetch function for JWKS and discovery requests. Default: the global `fetch`. Pass one
+   * bound to an undici `Agent` to trust a private CA, use a proxy, or add headers; bearer-guard
+   * still applies its timeout, size limit and no-redirect rule.
+   */
+  fetch?: typeof fetch
+  /**
    * The verified-token cache: a repeated token is answered without verifying it again, until
    * its `exp`, as long as its signing key stays in the JWKS. `false` turns it off.
    * Default `{ maxEntries: 1000 }` (least recently used tokens go first).
@@ -182,6 +188,7 @@ export interface ResolvedOptions {
   readonly maxStaleAge: number
   readonly maxResponseSize: number
   readonly onEvent: ((event: BearerGuardEvent) => void) | undefined
+  readonly fetch: typeof fetch | undefined
   readonly tokenCacheEntries: number
   readonly allowedClients: ReadonlySet<string> | undefined
   readonly requirePermissions: boolean
@@ -213,6 +220,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'maxStaleAge',
   'maxResponseSize',
   'onEvent',
+  'fetch',
   'tokenCache',
   'allowedClients',
   'requirePermissions',
@@ -434,6 +442,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
       : stringList('requiredClaims', options.requiredClaims, true)
   for (const name of [
     'onEvent',
+    'fetch',
     'signingKeyIssuer',
     'validateClaims',
     'describeRejection',
@@ -501,6 +510,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
       'bytes',
     ),
     onEvent: options.onEvent,
+    fetch: options.fetch,
     tokenCacheEntries: resolveTokenCache(options.tokenCache),
     allowedClients:
       options.allowedClients === undefined

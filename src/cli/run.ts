@@ -1,0 +1,311 @@
+/**
+ * `bearer-guard inspect`: the command line over {@link inspectToken}. Reads the options, prints
+ * the decoded token and one PASS / FAIL / SKIP line per check, and answers with an exit code:
+ * 0 when the token would be accepted, 1 when it would be rejected (or could not be fully
+ * checked), 2 for a usage error. The token goes nowhere: only the configured JWKS or discovery
+ * URL is fetched.
+ */
+import { parseArgs } from 'node:util'
+import { extractBearerToken } from '../authorization.js'
+import { azureAd } from '../azure.js'
+import { describeTime, inspectToken, type TokenInspection } from '../inspect.js'
+import type { ValidatorOptions } from '../options.js'
+
+/** Where the command reads and writes; the process streams, or buffers in tests. */
+export interface CliIO {
+  /** Writes to standard output. */
+  stdout(text: string): void
+  /** Writes to standard error. */
+  stderr(text: string): void
+  /** Reads all of standard input (for the token `-`). */
+  stdin(): Promise<string>
+}
+
+/** Exit codes: accepted, rejected (or not fully checked), usage error. */
+export const EXIT = { accepted: 0, rejected: 1, usage: 2 } as const
+
+export const USAGE = `Usage: bearer-guard inspect <token | -> [options]
+
+Decodes a JWT access token and makes every check bearer-guard's validator makes, printing
+PASS, FAIL or SKIP for each, and why. "-" reads the token from standard input. The token is
+never sent anywhere: only the JWKS or discovery URL given is fetched.
+
+Any issuer:
+  --issuer <iss>            an accepted issuer (repeat for several)
+  --audience <aud>          an accepted audience (repeat for several)
+  --jwks <url>              the issuer's JWKS URL
+  --discovery <url>         or its OpenID Connect discovery document
+
+Entra ID (Azure AD):
+  --azure-tenant <tenant>   tenant id, verified domain, organizations or common
+  --client-id <guid>        the API's application (client) id (or --audience)
+  --allowed-tenants <list>  multi-tenant: comma-separated tenant ids, or *
+  --jwks <url>              overrides the tenant's JWKS URL
+
+Rules:
+  --clock-tolerance <s>     leeway for exp, nbf and iat (default 60)
+  --max-token-age <s>       refuse tokens issued longer ago than this
+
+Output:
+  --json                    print the report as JSON
+  --now <epoch>             check times as of this moment, in seconds since the epoch
+                            (a debugging aid, for a token captured earlier)
+  -h, --help                show this help
+
+Without --issuer, --audience and a key source, or --azure-tenant, the token is decoded and
+checked only where no configuration is needed.
+
+Exit code: 0 accepted, 1 rejected or not fully checked, 2 usage error.
+`
+
+class UsageError extends Error {}
+
+const ARGS = {
+  issuer: { type: 'string', multiple: true },
+  audience: { type: 'string', multiple: true },
+  jwks: { type: 'string' },
+  discovery: { type: 'string' },
+  'azure-tenant': { type: 'string' },
+  'client-id': { type: 'string' },
+  'allowed-tenants': { type: 'string' },
+  'clock-tolerance': { type: 'string' },
+  'max-token-age': { type: 'string' },
+  json: { type: 'boolean' },
+  now: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof ARGS; allowPositionals: true }>
+>['values']
+
+// The last second a JavaScript Date can hold.
+const MAX_SECONDS = 8_640_000_000_000
+
+function seconds(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const number = Number(value)
+  if (value.trim() === '' || !(number >= 0 && number <= MAX_SECONDS)) {
+    throw new UsageError(`--${name} must be a number of seconds`)
+  }
+  return number
+}
+
+/** The validator options the flags describe, or `undefined` to decode only. */
+function toOptions(values: Values): ValidatorOptions | undefined {
+  const rules = {
+    ...(values['clock-tolerance'] === undefined
+      ? {}
+      : { clockTolerance: seconds('clock-tolerance', values['clock-tolerance']) }),
+    ...(values['max-token-age'] === undefined
+      ? {}
+      : { maxTokenAge: seconds('max-token-age', values['max-token-age']) }),
+    // One token, checked once: nothing to cache.
+    tokenCache: false as const,
+  }
+  const audience = values.audience
+  if (values['azure-tenant'] !== undefined) {
+    if (values.issuer !== undefined || values.discovery !== undefined) {
+      throw new UsageError(
+        '--azure-tenant sets the issuers and keys: drop --issuer and --discovery',
+      )
+    }
+    const allowed = values['allowed-tenants']
+    return azureAd({
+      tenant: values['azure-tenant'],
+      ...(values['client-id'] === undefined ? {} : { clientId: values['client-id'] }),
+      ...(audience === undefined ? {} : { audience }),
+      ...(allowed === undefined
+        ? {}
+        : { allowedTenants: allowed === '*' ? '*' : allowed.split(',').map((id) => id.trim()) }),
+      ...(values.jwks === undefined ? {} : { jwksUri: values.jwks }),
+      ...rules,
+    })
+  }
+  for (const name of ['client-id', 'allowed-tenants'] as const) {
+    if (values[name] !== undefined) throw new UsageError(`--${name} needs --azure-tenant`)
+  }
+  const given = [values.issuer, audience, values.jwks ?? values.discovery]
+  if (given.every((value) => value === undefined)) return undefined
+  if (given.some((value) => value === undefined)) {
+    throw new UsageError(
+      'give --issuer, --audience and --jwks or --discovery together (or none, to decode only)',
+    )
+  }
+  if (values.jwks !== undefined && values.discovery !== undefined) {
+    throw new UsageError('give --jwks or --discovery, not both')
+  }
+  return {
+    issuer: values.issuer as string[],
+    audience: audience as string[],
+    ...(values.jwks === undefined
+      ? { discoveryUrl: values.discovery as string }
+      : { jwksUri: values.jwks }),
+    ...rules,
+  }
+}
+
+/** A value from the token, printable whatever it holds (control characters escaped). */
+function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value)
+}
+
+function showName(name: string): string {
+  return /^[\w.:-]{1,40}$/.test(name) ? name : show(name)
+}
+
+const TIME_CLAIMS = new Set(['exp', 'nbf', 'iat', 'auth_time'])
+
+function section(
+  title: string,
+  values: Readonly<Record<string, unknown>>,
+  now: number | undefined,
+): string[] {
+  const names = Object.keys(values)
+  const width = Math.min(Math.max(...names.map((name) => showName(name).length), 3), 24)
+  const lines = [title]
+  for (const name of names) {
+    const value = values[name]
+    const time =
+      now !== undefined && TIME_CLAIMS.has(name) && typeof value === 'number'
+        ? `  ${describeTime(value, now)}`
+        : ''
+    lines.push(`  ${showName(name).padEnd(width)}  ${show(value)}${time}`)
+  }
+  return lines
+}
+
+/**
+ * The report as text: header, claims (times as ISO dates and relative), one line per check,
+ * and the verdict with the response the API would give.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(formatInspection(await inspectToken(token, options)))
+ * ```
+ */
+export function formatInspection(report: TokenInspection): string {
+  const lines: string[] = []
+  if (report.decodedLeniently) {
+    lines.push('(decoded leniently, for display only: the validator refuses the token unread)', '')
+  }
+  if (report.header !== undefined) lines.push(...section('Header', report.header, undefined), '')
+  if (report.claims !== undefined) lines.push(...section('Claims', report.claims, report.now), '')
+  lines.push(`Checks at ${new Date(report.now * 1000).toISOString()}`)
+  const width = Math.max(...report.checks.map((check) => check.name.length))
+  for (const check of report.checks) {
+    lines.push(`  ${check.status.toUpperCase()}  ${check.name.padEnd(width)}  ${check.detail}`)
+  }
+  lines.push('')
+  const { error } = report
+  if (report.verdict === 'accepted') lines.push('Verdict: ACCEPTED')
+  else if (report.verdict === 'incomplete') {
+    lines.push(
+      'Verdict: NOT FULLY CHECKED: give --issuer, --audience and --jwks or --discovery (or',
+      '--azure-tenant) to check the issuer, audience, key and signature',
+    )
+  } else if (error !== undefined) {
+    lines.push(`Verdict: REJECTED (${error.reason}). The API answers ${error.status}`)
+    for (const [name, value] of Object.entries(error.headers)) lines.push(`  ${name}: ${value}`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+/** The report as a JSON-ready object: the error reduced to what a client sees. */
+function toJson(report: TokenInspection): object {
+  const { error } = report
+  return {
+    verdict: report.verdict,
+    response:
+      error === undefined
+        ? null
+        : {
+            status: error.status,
+            code: error.code ?? null,
+            reason: error.reason,
+            description: error.message,
+            headers: { ...error.headers },
+          },
+    now: report.now,
+    header: report.header ?? null,
+    claims: report.claims ?? null,
+    decodedLeniently: report.decodedLeniently,
+    keyIds: report.keyIds,
+    checks: report.checks.map(({ name, status, detail }) => ({ name, status, detail })),
+  }
+}
+
+async function readToken(argument: string, io: CliIO): Promise<string> {
+  // A trailing newline is how a token arrives on standard input; it is not part of it.
+  const raw = argument === '-' ? (await io.stdin()).replace(/\s+$/, '') : argument
+  if (raw === '') throw new UsageError('the token is empty')
+  // A whole Authorization value pasted in: take the token the way the API would.
+  if (/^bearer /i.test(raw)) {
+    try {
+      return extractBearerToken(raw) ?? raw
+    } catch (error) {
+      throw new UsageError(`the Authorization value is malformed: ${(error as Error).message}`)
+    }
+  }
+  return raw
+}
+
+/**
+ * Runs `bearer-guard` with its arguments (without `node` and the script) and resolves with the
+ * exit code: 0 accepted, 1 rejected or not fully checked, 2 usage error.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2), io)
+ * ```
+ */
+export async function runCli(args: readonly string[], io: CliIO): Promise<number> {
+  let values: Values
+  let positionals: string[]
+  try {
+    ;({ values, positionals } = parseArgs({
+      args: [...args],
+      options: ARGS,
+      allowPositionals: true,
+      strict: true,
+    }))
+  } catch (error) {
+    io.stderr(`bearer-guard: ${(error as Error).message}\n\n${USAGE}`)
+    return EXIT.usage
+  }
+  if (values.help === true) {
+    io.stdout(USAGE)
+    return EXIT.accepted
+  }
+  const [command, tokenArgument, ...extra] = positionals
+  try {
+    if (command !== 'inspect') {
+      throw new UsageError(
+        command === undefined ? 'no command' : `unknown command ${show(command)}`,
+      )
+    }
+    if (tokenArgument === undefined) throw new UsageError('no token: give it, or - for stdin')
+    if (extra.length > 0) throw new UsageError('give one token only')
+    const options = toOptions(values)
+    const now = seconds('now', values.now)
+    const token = await readToken(tokenArgument, io)
+    const report = await inspectToken(
+      token,
+      options,
+      now === undefined ? {} : { now: Math.floor(now) },
+    )
+    io.stdout(
+      values.json === true
+        ? `${JSON.stringify(toJson(report), null, 2)}\n`
+        : formatInspection(report),
+    )
+    return report.verdict === 'accepted' ? EXIT.accepted : EXIT.rejected
+  } catch (error) {
+    // A TypeError comes from the options (createValidator's own checks name the option).
+    if (error instanceof UsageError || error instanceof TypeError) {
+      io.stderr(`bearer-guard: ${error.message}\n\n${USAGE}`)
+      return EXIT.usage
+    }
+    throw error
+  }
+}
