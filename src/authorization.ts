@@ -13,6 +13,7 @@ import { DEFAULT_REALM, InvalidRequestError, UnauthorizedError } from './errors.
 export type AuthorizationInput = string | readonly string[] | undefined
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+const JOINED_BEARER = /,[ \t]*bearer(?:[ \t]|$)/i
 // Leading and trailing optional white space is not part of a field value (RFC 9110 §5.5).
 const OWS_EDGES = /^[ \t]+|[ \t]+$/g
 
@@ -36,7 +37,17 @@ export function extractBearerToken(value: string, realm = DEFAULT_REALM): string
   ) {
     header = header.replace(OWS_EDGES, '')
   }
-  if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined
+  if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'bearer') {
+    // A proxy or the Fetch API may join repeated headers with ", ": "Basic x, Bearer y" is
+    // credentials sent twice, not "no Bearer credentials".
+    if (header.includes(',') && JOINED_BEARER.test(header)) {
+      throw new InvalidRequestError('more than one set of credentials was sent', {
+        reason: 'multiple_authorization',
+        realm,
+      })
+    }
+    return undefined
+  }
   if (header.length === 6) {
     throw new InvalidRequestError('Bearer scheme without a token', {
       reason: 'malformed_authorization',

@@ -61,10 +61,24 @@ export interface BearerGuardErrorOptions {
 /** The default protection space named in challenges. */
 export const DEFAULT_REALM = 'api'
 
+// Lower-case names read through to the canonical ones, from a prototype: readable as
+// `headers['www-authenticate']` (the http-errors convention) without being an own key, so that
+// nothing that copies the headers (Express, Koa, Fastify, Fetch's Headers) sends them twice.
+const HEADER_ALIASES: object = Object.create(Object.prototype, {
+  'www-authenticate': {
+    get(this: Record<string, string>) {
+      return this['WWW-Authenticate']
+    },
+  },
+  'retry-after': {
+    get(this: Record<string, string>) {
+      return this['Retry-After']
+    },
+  },
+})
+
 function setHeader(headers: Record<string, string>, name: string, value: string): void {
   headers[name] = value
-  // Readable in lower case too (the http-errors convention), without a second header on the wire.
-  Object.defineProperty(headers, name.toLowerCase(), { value, enumerable: false })
 }
 
 /**
@@ -89,7 +103,7 @@ export class BearerGuardError extends Error {
     options: BearerGuardErrorOptions,
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.headers = {}
+    this.headers = Object.create(HEADER_ALIASES)
     this.code = code
     this.reason = options.reason
     createError(status, this)

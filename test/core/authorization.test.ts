@@ -346,3 +346,22 @@ describe('Validator.authenticate (header handling)', () => {
     )
   })
 })
+
+describe('extractBearerToken with credentials joined by a proxy or the Fetch API', () => {
+  it.each([
+    'Basic dXNlcjpwYXNz, Bearer abc',
+    'Basic dXNlcjpwYXNz,bearer abc',
+    'Negotiate xyz, BEARER',
+  ])('answers 400 invalid_request for %j', (value) => {
+    expect(() => extractBearerToken(value)).toThrow(
+      expect.objectContaining({ status: 400, reason: 'multiple_authorization' }),
+    )
+  })
+
+  it.each(['Basic dXNlcjpwYXNz', 'Digest a=b, c=d', 'Basic x, Bearerish y'])(
+    'still sees no Bearer credentials in %j',
+    (value) => {
+      expect(extractBearerToken(value)).toBeUndefined()
+    },
+  )
+})
