@@ -4,6 +4,8 @@
  * an http-errors error with `status` and `headers`, so Express's default handler (finalhandler)
  * already answers with the right status and `WWW-Authenticate` (RFC 6750 §3). A custom error
  * handler must copy `err.headers` onto the response.
+ *
+ * @module bearer-guard/express
  */
 import type { RequestHandler } from 'express'
 import type {

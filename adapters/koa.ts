@@ -4,6 +4,8 @@
  * http-errors error, and Koa's default `ctx.onerror` answers with its `status`, `headers`
  * (`WWW-Authenticate`, RFC 6750 §3) and, when `expose` is true, its message. A custom error
  * middleware must copy `err.headers` onto the response.
+ *
+ * @module bearer-guard/koa
  */
 import type { Middleware } from 'koa'
 import type {

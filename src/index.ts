@@ -1,3 +1,9 @@
+/**
+ * The framework-free core: `createValidator`, the Entra ID profile `azureAd`, the guards,
+ * the RFC 6750 errors and the token inspector.
+ *
+ * @module bearer-guard
+ */
 export {
   type AuthorizationInput,
   extractBearerToken,
@@ -25,6 +31,15 @@ export {
   UnauthorizedError,
 } from './errors.js'
 export type { BearerGuardEvent } from './events.js'
+export {
+  type CheckName,
+  type CheckStatus,
+  describeTime,
+  type InspectionCheck,
+  type InspectSettings,
+  inspectToken,
+  type TokenInspection,
+} from './inspect.js'
 export {
   type Algorithm,
   type ClaimsProblem,

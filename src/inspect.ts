@@ -21,7 +21,8 @@ import {
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
 import { parseScopes } from './scopes.js'
 import { checkClaims, checkHeader, formatAge, type ParsedToken, parseToken } from './token.js'
-import type { TokenClaims, TokenHeader } from './types.js'
+import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
+import { checkAllowedClient, checkClaimsRule, checkPermissions, readAuthInfo } from './validator.js'
 
 /** The outcome of one check: it passed, it failed, or it could not run (and why is said). */
 export type CheckStatus = 'pass' | 'fail' | 'skip'
@@ -227,6 +228,16 @@ function claimText(name: string, value: unknown, now: number): string {
     : `${name} ${quote(value)}`
 }
 
+function listOf(values: Iterable<string>): string {
+  return [...values].map(quote).join(', ')
+}
+
+function scopesOf(claims: TokenClaims): string[] | undefined {
+  const scp = parseScopes(claims.scp ?? [])
+  const scope = parseScopes(claims.scope ?? [])
+  return scp === undefined || scope === undefined ? undefined : [...new Set([...scp, ...scope])]
+}
+
 function listOrNone(values: readonly string[] | undefined): string {
   return values === undefined || values.length === 0 ? 'none' : values.join(' ')
 }
@@ -254,22 +265,31 @@ class Report {
     return true
   }
 
-  /** {@link Report.run} for a rule that may answer with a promise (an issuer predicate may). */
-  async runAsync(name: CheckName, rule: () => Promise<void>, detail: string): Promise<boolean> {
+  /**
+   * {@link Report.run} for a rule that may answer with a promise (an issuer predicate may);
+   * `context` is added to the detail of a failure.
+   */
+  async runAsync(
+    name: CheckName,
+    rule: () => Promise<void>,
+    detail: string,
+    context?: string,
+  ): Promise<boolean> {
     try {
       await rule()
     } catch (error) {
-      this.fail(name, error)
+      this.fail(name, error, context)
       return false
     }
     this.pass(name, detail)
     return true
   }
 
-  fail(name: CheckName, error: unknown): void {
+  fail(name: CheckName, error: unknown, context?: string): void {
     if (!isBearerGuardError(error)) throw error
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
-    const detail = error.status === 503 ? `${error.message}${cause}` : error.message
+    const cause =
+      error.status === 503 && error.cause instanceof Error ? `: ${error.cause.message}` : ''
+    const detail = `${error.message}${cause}${context === undefined ? '' : ` (${context})`}`
     this.checks.push({ name, status: 'fail', detail, error })
   }
 
@@ -325,7 +345,7 @@ async function checkClaimRules(
   now: number,
 ): Promise<void> {
   const { claims } = parsed
-  const isolated = (name: CheckName, detail: string) =>
+  const isolated = (name: CheckName, detail: string, context?: string) =>
     report.runAsync(
       name,
       async () => {
@@ -336,10 +356,20 @@ async function checkClaimRules(
         }
       },
       detail,
+      context,
     )
   if (configured) {
-    await isolated('iss', `${quote(claims.iss)} is accepted`)
-    await isolated('aud', `${quote(claims.aud)} names this API`)
+    const accepted = options.issuers === undefined ? '' : `; accepted: ${listOf(options.issuers)}`
+    await isolated(
+      'iss',
+      `${quote(claims.iss)} is accepted`,
+      `the token has ${quote(claims.iss)}${accepted}`,
+    )
+    await isolated(
+      'aud',
+      `${quote(claims.aud)} names this API`,
+      `the token has ${quote(claims.aud)}; accepted: ${listOf(options.audiences)}`,
+    )
   } else {
     report.skip(['iss'], `${claimText('iss', claims.iss, now)}: no issuer to compare with`)
     report.skip(['aud'], `${claimText('aud', claims.aud, now)}: no audience to compare with`)
@@ -356,95 +386,64 @@ async function checkClaimRules(
   checkCallerRules(report, parsed, options, configured)
 }
 
-// TODO(#7): call the validator's readAuthInfo() and checkCaller() once validator.ts exports them;
-// until then these mirror them, and test/core/inspect.test.ts compares verdicts with the validator.
+/** The caller checks, each on its own, through the validator's own functions. */
 function checkCallerRules(
   report: Report,
   { header, claims }: ParsedToken,
   options: ResolvedOptions,
   configured: boolean,
 ): void {
-  const { realm } = options
-  const reject = (reason: 'invalid_claim' | 'wrong_client' | 'no_permissions', text: string) => {
-    throw explain(new InvalidTokenError(text, { reason, realm }), claims, options)
-  }
-  const scp = claims.scp === undefined ? [] : parseScopes(claims.scp)
-  const scope = claims.scope === undefined ? [] : parseScopes(claims.scope)
-  const roles = claims.roles === undefined ? [] : parseScopes(claims.roles)
-  const scopes =
-    scp === undefined || scope === undefined ? undefined : [...new Set([...scp, ...scope])]
+  let auth: AuthInfo | undefined
   report.run(
     'permission_claims',
     () => {
-      if (scopes === undefined || roles === undefined) {
-        reject(
-          'invalid_claim',
-          'the token scp, scope or roles claim must be a string or an array of strings',
-        )
+      try {
+        auth = readAuthInfo('', header, claims, options.realm)
+      } catch (error) {
+        throw explain(error, claims, options)
       }
     },
-    `scopes: ${listOrNone(scopes)}; roles: ${listOrNone(roles)}`,
+    `scopes: ${listOrNone(scopesOf(claims))}; roles: ${listOrNone(parseScopes(claims.roles ?? []))}`,
   )
   if (!configured) {
     report.skip(['client', 'permissions', 'claims_rule'], 'no validator options given')
     return
   }
-  const clientId = [claims.azp, claims.appid, claims.client_id, claims.cid].find(
-    (value): value is string => typeof value === 'string',
-  )
-  const allowed = options.allowedClients
-  if (allowed === undefined) report.skip(['client'], 'no allowedClients set')
-  else {
+  if (auth === undefined) {
+    report.skip(
+      ['client', 'permissions', 'claims_rule'],
+      'the scp, scope or roles claim is malformed',
+    )
+    return
+  }
+  const checked = auth
+  const step = (
+    name: CheckName,
+    check: (auth: AuthInfo, options: ResolvedOptions) => void,
+    text: string,
+  ) =>
     report.run(
-      'client',
+      name,
       () => {
-        if (clientId === undefined || !allowed.has(clientId)) {
-          reject(
-            'wrong_client',
-            'the calling application (azp, appid) is not allowed to call this API',
-          )
+        try {
+          check(checked, options)
+        } catch (error) {
+          throw explain(error, claims, options)
         }
       },
-      `${quote(clientId)} is an allowed client`,
+      text,
     )
-  }
+  if (options.allowedClients === undefined) report.skip(['client'], 'no allowedClients set')
+  else step('client', checkAllowedClient, `${quote(checked.clientId)} is an allowed client`)
   if (!options.requirePermissions) report.skip(['permissions'], 'requirePermissions is off')
-  else {
-    report.run(
-      'permissions',
-      () => {
-        if (scopes?.length === 0 && roles?.length === 0) {
-          reject(
-            'no_permissions',
-            'the token carries neither scopes (scp) nor application permissions (roles)',
-          )
-        }
-      },
-      'the token carries scopes or roles',
-    )
-  }
-  const rule = options.validateClaims
-  if (rule === undefined) report.skip(['claims_rule'], 'no validateClaims rule set')
+  else step('permissions', checkPermissions, 'the token carries scopes or roles')
+  if (options.validateClaims === undefined)
+    report.skip(['claims_rule'], 'no validateClaims rule set')
   else if (report.checks.some((check) => check.status === 'fail')) {
     // The validator runs the rule only on claims that passed every check above, and rules
     // (the Entra ID tenant allow-list among them) may rely on that.
     report.skip(['claims_rule'], 'runs only once the checks above pass')
-  } else {
-    report.run(
-      'claims_rule',
-      () => {
-        const problem = rule(claims, header)
-        if (problem !== undefined) {
-          throw explain(
-            new InvalidTokenError(problem.description, { reason: problem.reason, realm }),
-            claims,
-            options,
-          )
-        }
-      },
-      'the validateClaims rule accepts the claims',
-    )
-  }
+  } else step('claims_rule', checkClaimsRule, 'the validateClaims rule accepts the claims')
 }
 
 function createKeySource(options: ResolvedOptions): KeySource {

@@ -164,38 +164,64 @@ export interface ValidatorOptions {
 
 /** The validated, normalised, frozen form of {@link ValidatorOptions}. */
 export interface ResolvedOptions {
+  /** Accepted issuers, when `issuer` was a string or a list. */
   readonly issuers: ReadonlySet<string> | undefined
+  /** The issuer predicate, when `issuer` was a function. */
   readonly issuerPredicate:
     | ((issuer: string, claims: TokenClaims) => boolean | Promise<boolean>)
     | undefined
+  /** How a wrong-issuer description names what was expected. */
   readonly issuerDescription: string
+  /** Accepted audiences. */
   readonly audiences: ReadonlySet<string>
+  /** Where keys come from. */
   readonly keySource:
     | { readonly kind: 'jwks'; readonly url: URL }
     | { readonly kind: 'discovery'; readonly url: URL }
     | { readonly kind: 'static'; readonly jwks: { keys: JWK[] } }
+  /** Accepted `alg` values. */
   readonly algorithms: ReadonlySet<string>
+  /** Seconds of leeway for the time claims. */
   readonly clockTolerance: number
+  /** Seconds, when token age is limited. */
   readonly maxTokenAge: number | undefined
+  /** Claims that must be present. */
   readonly requiredClaims: readonly string[]
+  /** Accepted `typ` values, normalised (lower case, no `application/`). */
   readonly tokenTypes: ReadonlySet<string>
+  /** Whether `typ` must be present (`tokenTypes` was set). */
   readonly typRequired: boolean
+  /** Longest token accepted, in characters. */
   readonly maxTokenLength: number
+  /** The realm of every challenge. */
   readonly realm: string
+  /** Milliseconds keys count as fresh. */
   readonly cacheMaxAge: number
+  /** Milliseconds between two unknown-`kid` fetches. */
   readonly cooldownDuration: number
+  /** Milliseconds a fetch may take. */
   readonly timeoutDuration: number
+  /** Milliseconds last known good keys keep serving through failures. */
   readonly maxStaleAge: number
+  /** Largest response read, in bytes. */
   readonly maxResponseSize: number
+  /** The event listener, if any. */
   readonly onEvent: ((event: BearerGuardEvent) => void) | undefined
+  /** The fetch function for keys and discovery, if not the global one. */
   readonly fetch: typeof fetch | undefined
+  /** Size of the verified-token cache; 0 when it is off. */
   readonly tokenCacheEntries: number
+  /** Allowed calling applications, if limited. */
   readonly allowedClients: ReadonlySet<string> | undefined
+  /** Whether a token must carry scopes or roles. */
   readonly requirePermissions: boolean
+  /** The signing-key issuer predicate, if any. */
   readonly signingKeyIssuer: ((keyIssuer: string, claims: TokenClaims) => boolean) | undefined
+  /** The custom claim rule, if any. */
   readonly validateClaims:
     | ((claims: TokenClaims, header: TokenHeader) => ClaimsProblem | undefined)
     | undefined
+  /** The rejection describer, if any. */
   readonly describeRejection:
     | ((reason: RejectionReason, claims: TokenClaims) => string | undefined)
     | undefined

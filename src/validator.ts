@@ -44,6 +44,7 @@ export interface Validator {
     authorization: AuthorizationInput,
     options?: { credentialsRequired?: true },
   ): Promise<AuthInfo>
+  /** With `{ credentialsRequired: false }`: `undefined` for a request without Bearer credentials. */
   authenticate(
     authorization: AuthorizationInput,
     options: AuthenticateOptions,
@@ -61,7 +62,11 @@ export interface Validator {
 const VALIDATOR = Symbol.for('bearer-guard.validator')
 const fromOptions = new WeakMap<object, Validator>()
 
-function readAuthInfo(
+/**
+ * Builds the frozen {@link AuthInfo} of a token whose claims passed their checks; a `scp`,
+ * `scope` or `roles` claim of the wrong shape is a 401 `invalid_token`.
+ */
+export function readAuthInfo(
   token: string,
   header: TokenHeader,
   claims: TokenClaims,
@@ -112,31 +117,50 @@ function readAuthInfo(
   return Object.freeze(auth)
 }
 
-function checkCaller(auth: AuthInfo, options: ResolvedOptions): void {
-  const { realm } = options
-  if (options.allowedClients !== undefined) {
-    if (auth.clientId === undefined || !options.allowedClients.has(auth.clientId)) {
-      throw new InvalidTokenError(
-        'the calling application (azp, appid) is not allowed to call this API',
-        {
-          reason: 'wrong_client',
-          realm,
-        },
-      )
-    }
+/** `allowedClients`: the calling application must be on the list, when there is one. */
+export function checkAllowedClient(auth: AuthInfo, options: ResolvedOptions): void {
+  if (options.allowedClients === undefined) return
+  if (auth.clientId === undefined || !options.allowedClients.has(auth.clientId)) {
+    throw new InvalidTokenError(
+      'the calling application (azp, appid) is not allowed to call this API',
+      {
+        reason: 'wrong_client',
+        realm: options.realm,
+      },
+    )
   }
+}
+
+/** `requirePermissions`: the token must carry a scope or a role, when the option is on. */
+export function checkPermissions(auth: AuthInfo, options: ResolvedOptions): void {
   if (options.requirePermissions && auth.scopes.length === 0 && auth.roles.length === 0) {
     throw new InvalidTokenError(
       'the token carries neither scopes (scp) nor application permissions (roles)',
-      { reason: 'no_permissions', realm },
+      { reason: 'no_permissions', realm: options.realm },
     )
   }
-  if (options.validateClaims !== undefined) {
-    const problem = options.validateClaims(auth.claims, auth.header)
-    if (problem !== undefined) {
-      throw new InvalidTokenError(problem.description, { reason: problem.reason, realm })
-    }
+}
+
+/** The `validateClaims` rule, when there is one. */
+export function checkClaimsRule(auth: AuthInfo, options: ResolvedOptions): void {
+  if (options.validateClaims === undefined) return
+  const problem = options.validateClaims(auth.claims, auth.header)
+  if (problem !== undefined) {
+    throw new InvalidTokenError(problem.description, {
+      reason: problem.reason,
+      realm: options.realm,
+    })
   }
+}
+
+/**
+ * The checks on the caller that run after the claims: `allowedClients`, `requirePermissions`
+ * and the `validateClaims` rule. Each failure is a 401 `invalid_token`.
+ */
+export function checkCaller(auth: AuthInfo, options: ResolvedOptions): void {
+  checkAllowedClient(auth, options)
+  checkPermissions(auth, options)
+  checkClaimsRule(auth, options)
 }
 
 function createKeySource(options: ResolvedOptions): KeySource {
@@ -215,18 +239,22 @@ export function createValidator(options: ValidatorOptions): Validator {
     return auth
   }
 
+  /** The rest of a verification that has to wait: for the issuer check, or for the keys. */
   async function finishAsync(
     token: string,
     parsed: ParsedToken,
     pending: Promise<void> | undefined,
+    checked: AuthInfo | undefined,
   ): Promise<AuthInfo> {
-    let auth: AuthInfo
-    try {
-      await pending
-      auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
-      checkCaller(auth, resolved)
-    } catch (error) {
-      throw explain(error, parsed.claims)
+    let auth = checked
+    if (auth === undefined) {
+      try {
+        await pending
+        auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
+        checkCaller(auth, resolved)
+      } catch (error) {
+        throw explain(error, parsed.claims)
+      }
     }
     const key = keySource.peek(parsed.header) ?? (await keySource.getKey(parsed.header))
     return finish(token, parsed, auth, key)
@@ -247,14 +275,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     let auth: AuthInfo
     try {
       pending = checkClaims(parsed.claims, resolved, now)
-      if (pending !== undefined) return finishAsync(token, parsed, pending)
+      if (pending !== undefined) return finishAsync(token, parsed, pending, undefined)
       auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
       checkCaller(auth, resolved)
     } catch (error) {
       throw explain(error, parsed.claims)
     }
     const key = keySource.peek(parsed.header)
-    if (key === undefined) return finishAsync(token, parsed, undefined)
+    if (key === undefined) return finishAsync(token, parsed, undefined, auth)
     return finish(token, parsed, auth, key)
   }
 

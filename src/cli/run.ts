@@ -21,9 +21,24 @@ export interface CliIO {
   stdin(): Promise<string>
 }
 
-/** Exit codes: accepted, rejected (or not fully checked), usage error. */
+/**
+ * Exit codes: accepted, rejected (or not fully checked), usage error.
+ *
+ * @example
+ * ```ts
+ * if ((await runCli(args, io)) === EXIT.usage) process.stderr.write('see --help\n')
+ * ```
+ */
 export const EXIT = { accepted: 0, rejected: 1, usage: 2 } as const
 
+/**
+ * The text of `bearer-guard --help`, also printed after a usage error.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(USAGE)
+ * ```
+ */
 export const USAGE = `Usage: bearer-guard inspect <token | -> [options]
 
 Decodes a JWT access token and makes every check bearer-guard's validator makes, printing

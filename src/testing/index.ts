@@ -1,3 +1,9 @@
+/**
+ * An in-process Entra ID emulator for tests and demos: `startEntraEmulator`, `mint`, and an
+ * X.509 certificate builder.
+ *
+ * @module bearer-guard/testing
+ */
 export {
   type Certificate,
   type CertificateKeyPair,

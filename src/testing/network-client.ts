@@ -22,11 +22,13 @@ export interface NetworkResponse<T> {
 
 /** MSAL's `INetworkModule`: what `system.networkClient` takes. */
 export interface EmulatorNetworkClient {
+  /** A GET to one of the emulator's origins; any other origin is refused. */
   sendGetRequestAsync<T>(
     url: string,
     options?: NetworkRequestOptions,
     timeout?: number,
   ): Promise<NetworkResponse<T>>
+  /** A POST to one of the emulator's origins; any other origin is refused. */
   sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>>
 }
 
@@ -61,7 +63,10 @@ function flatten(headers: IncomingHttpHeaders): Record<string, string> {
  */
 export function createEmulatorNetworkClient(
   options: EmulatorNetworkClientOptions,
-): EmulatorNetworkClient & { close(): void } {
+): EmulatorNetworkClient & {
+  /** Releases the client's connections. */
+  close(): void
+} {
   const origins = new Set(options.origins.map((origin) => new URL(origin).origin))
   const timeoutDuration = options.timeoutDuration ?? 10_000
   const maxResponseSize = options.maxResponseSize ?? 1_048_576

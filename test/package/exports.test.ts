@@ -16,8 +16,25 @@ const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const consumers = fileURLToPath(new URL('./consumers/', import.meta.url))
 
-type Entry = 'bearer-guard' | 'bearer-guard/express' | 'bearer-guard/koa'
-const ENTRIES: readonly Entry[] = ['bearer-guard', 'bearer-guard/express', 'bearer-guard/koa']
+type Entry =
+  | 'bearer-guard'
+  | 'bearer-guard/express'
+  | 'bearer-guard/koa'
+  | 'bearer-guard/fastify'
+  | 'bearer-guard/fetch'
+  | 'bearer-guard/hono'
+  | 'bearer-guard/nestjs'
+  | 'bearer-guard/testing'
+const ENTRIES: readonly Entry[] = [
+  'bearer-guard',
+  'bearer-guard/express',
+  'bearer-guard/koa',
+  'bearer-guard/fastify',
+  'bearer-guard/fetch',
+  'bearer-guard/hono',
+  'bearer-guard/nestjs',
+  'bearer-guard/testing',
+]
 
 interface ConsumerReport {
   format: 'esm' | 'cjs'
@@ -75,7 +92,14 @@ describe('build output', () => {
         for (const condition of ['import', 'require'])
           targets.push(...Object.values(target[condition] ?? {}))
     }
-    expect(targets).toHaveLength(13)
+    // Every subpath but ./package.json has import and require, each with types and default.
+    const subpaths = Object.keys(pkg.exports).filter((subpath) => subpath !== './package.json')
+    expect(subpaths).toEqual(
+      expect.arrayContaining(['.', './express', './koa', './fastify', './fetch', './hono']),
+    )
+    expect(subpaths).toEqual(expect.arrayContaining(['./testing']))
+    expect(subpaths).toEqual(expect.arrayContaining(['./nestjs']))
+    expect(targets).toHaveLength(subpaths.length * 4 + 1)
     for (const target of targets) expect(existsSync(join(root, target)), target).toBe(true)
   })
 
@@ -104,7 +128,17 @@ describe.each(ENTRIES)('%s', (entry) => {
         ? await import('../../src/index.js')
         : entry === 'bearer-guard/express'
           ? await import('../../adapters/express.js')
-          : await import('../../adapters/koa.js')
+          : entry === 'bearer-guard/koa'
+            ? await import('../../adapters/koa.js')
+            : entry === 'bearer-guard/fastify'
+              ? await import('../../adapters/fastify.js')
+              : entry === 'bearer-guard/fetch'
+                ? await import('../../adapters/fetch.js')
+                : entry === 'bearer-guard/hono'
+                  ? await import('../../adapters/hono.js')
+                  : entry === 'bearer-guard/nestjs'
+                    ? await import('../../adapters/nestjs.js')
+                    : await import('../../src/testing/index.js')
     expect(esm.names[entry]).toEqual(runtimeNames(source))
   })
 })
@@ -118,10 +152,49 @@ describe('public names', () => {
     }
   })
 
+  it('testing entry: the Entra ID emulator and the certificate builder', () => {
+    for (const report of [esm, cjs]) {
+      expect(report.names['bearer-guard/testing']).toEqual(
+        expect.arrayContaining(['createCertificate', 'startEntraEmulator']),
+      )
+    }
+  })
+
   it('both adapters: authenticate and the three guards, under the same names', () => {
     for (const report of [esm, cjs]) {
       expect(report.names['bearer-guard/express']).toEqual(expect.arrayContaining(GUARDS))
       expect(report.names['bearer-guard/koa']).toEqual(report.names['bearer-guard/express'])
+    }
+  })
+
+  it('NestJS: the module, the guard, the filter and the requirement decorators', () => {
+    for (const report of [esm, cjs]) {
+      expect(report.names['bearer-guard/nestjs']).toEqual(
+        expect.arrayContaining([
+          'Auth',
+          'BearerAuthGuard',
+          'BearerGuardExceptionFilter',
+          'BearerGuardModule',
+          'RequireRoles',
+          'RequireScopes',
+          'RequireScopesOrRoles',
+        ]),
+      )
+    }
+  })
+
+  it('Fastify, Fetch and Hono: the same names as Express, plus their own extras', () => {
+    const extras: Partial<Record<Entry, string[]>> = {
+      'bearer-guard/fastify': ['bearerGuard'],
+      'bearer-guard/fetch': ['toResponse'],
+      'bearer-guard/hono': [],
+    }
+    for (const report of [esm, cjs]) {
+      for (const [entry, own] of Object.entries(extras)) {
+        expect(report.names[entry as Entry]).toEqual(
+          [...report.names['bearer-guard/express'], ...own].sort(),
+        )
+      }
     }
   })
 })

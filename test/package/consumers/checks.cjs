@@ -36,11 +36,29 @@ async function attempt(action) {
   }
 }
 
-async function run({ core, express, koa, jose, createError }) {
+async function run({
+  core,
+  express,
+  koa,
+  fastify,
+  fetchEntry,
+  hono,
+  nestjs,
+  Fastify,
+  Hono,
+  testing,
+  jose,
+  createError,
+}) {
   const names = {
     'bearer-guard': Object.keys(core).sort(),
     'bearer-guard/express': Object.keys(express).sort(),
     'bearer-guard/koa': Object.keys(koa).sort(),
+    'bearer-guard/fastify': Object.keys(fastify).sort(),
+    'bearer-guard/fetch': Object.keys(fetchEntry).sort(),
+    'bearer-guard/hono': Object.keys(hono).sort(),
+    'bearer-guard/nestjs': Object.keys(nestjs).sort(),
+    'bearer-guard/testing': Object.keys(testing).sort(),
   }
   const checks = {}
 
@@ -117,6 +135,84 @@ async function run({ core, express, koa, jose, createError }) {
   )
   checks.koaGuardThrowsCoreClass =
     koaDenied instanceof core.InsufficientScopeError && koaDenied.status === 403
+
+  // The testing entry in this format: an emulator token, verified by this format's core.
+  checks.testingEmulatorTokenVerifies = await attempt(async () => {
+    const emulator = await testing.startEntraEmulator({ http: true })
+    try {
+      const api = emulator.registerApp({ name: 'api', appRoles: ['Read.All'] })
+      const entra = core.createValidator(
+        core.azureAd({ ...emulator.azureAdOptions(), clientId: api.clientId }),
+      )
+      const emulated = await entra.verify(emulator.mint({ resource: api, roles: ['Read.All'] }))
+      return emulated.appOnly && emulated.roles.includes('Read.All')
+    } finally {
+      await emulator.close()
+    }
+  })
+
+  // Fastify, Fetch and Hono in this format: each shares the main entry's validator and answers
+  // with the challenge of the main entry's errors.
+  checks.fastifyPluginSharesValidator = await attempt(async () => {
+    const app = Fastify()
+    await app.register(fastify.bearerGuard, { validator })
+    app.get('/', { preHandler: fastify.requireScopes('Files.Read') }, async (request) => ({
+      subject: request.auth.subject,
+    }))
+    const allowed = await app.inject({ url: '/', headers: { authorization: `Bearer ${token}` } })
+    const denied = await app.inject({ url: '/' })
+    await app.close()
+    return (
+      allowed.statusCode === 200 &&
+      allowed.json().subject === 'consumer' &&
+      denied.statusCode === 401 &&
+      denied.headers['www-authenticate'] === 'Bearer realm="api"'
+    )
+  })
+  checks.fetchAuthenticateSharesValidator = await attempt(async () => {
+    const headers = new Headers({ authorization: `Bearer ${token}` })
+    const result = await fetchEntry.authenticate(validator)({ headers })
+    const denied = fetchEntry.requireScopes('Files.Write')(result)
+    return (
+      result.subject === 'consumer' &&
+      denied instanceof Response &&
+      denied.status === 403 &&
+      denied.headers.get('www-authenticate').includes('scope="Files.Write"')
+    )
+  })
+  checks.honoMiddlewareSharesValidator = await attempt(async () => {
+    const app = new Hono()
+      .use(hono.authenticate(validator))
+      .get('/', hono.requireScopes('Files.Read'), (c) => c.json({ subject: c.get('auth').subject }))
+    const allowed = await app.request('/', { headers: { authorization: `Bearer ${token}` } })
+    const denied = await app.request('/')
+    return (
+      allowed.status === 200 &&
+      (await allowed.json()).subject === 'consumer' &&
+      denied.status === 401 &&
+      denied.headers.get('www-authenticate') === 'Bearer realm="api"'
+    )
+  })
+
+  // NestJS in this format: the guard shares the main entry's validator and applies a
+  // requirement with the main entry's error classes.
+  checks.nestGuardSharesValidator = await attempt(async () => {
+    const request = { rawHeaders: req.rawHeaders }
+    const context = {
+      switchToHttp: () => ({ getRequest: () => request }),
+      getClass: () => Object,
+      getHandler: () => Object,
+    }
+    const requirement = core.requireScopes('Files.Write')
+    const guard = new nestjs.BearerAuthGuard(validator, {}, { getAll: () => [[requirement]] })
+    const denied = await rejection(() => guard.canActivate(context))
+    return (
+      request.auth !== undefined &&
+      request.auth.subject === 'consumer' &&
+      denied instanceof core.InsufficientScopeError &&
+      typeof nestjs.BearerGuardModule.forRoot(validator) === 'object'
+    )
+  })
 
   return { names, checks }
 }

@@ -6,16 +6,38 @@
 const core = require('bearer-guard')
 const express = require('bearer-guard/express')
 const koa = require('bearer-guard/koa')
+const fastify = require('bearer-guard/fastify')
+const fetchEntry = require('bearer-guard/fetch')
+const hono = require('bearer-guard/hono')
+const nestjs = require('bearer-guard/nestjs')
+const Fastify = require('fastify')
+const { Hono } = require('hono')
+const testing = require('bearer-guard/testing')
 const createError = require('http-errors')
 const jose = require('jose')
 const checks = require('./checks.cjs')
 
-checks.run({ core, express, koa, jose, createError }).then(
-  (result) => {
-    process.stdout.write(`${JSON.stringify({ format: 'cjs', ...result })}\n`)
-  },
-  (error) => {
-    console.error(error)
-    process.exitCode = 1
-  },
-)
+checks
+  .run({
+    core,
+    express,
+    koa,
+    fastify,
+    fetchEntry,
+    hono,
+    nestjs,
+    Fastify,
+    Hono,
+    testing,
+    jose,
+    createError,
+  })
+  .then(
+    (result) => {
+      process.stdout.write(`${JSON.stringify({ format: 'cjs', ...result })}\n`)
+    },
+    (error) => {
+      console.error(error)
+      process.exitCode = 1
+    },
+  )

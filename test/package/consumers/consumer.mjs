@@ -2,10 +2,30 @@
 // (self-reference), runs the shared checks and prints the result as JSON.
 import * as core from 'bearer-guard'
 import * as express from 'bearer-guard/express'
+import * as fastify from 'bearer-guard/fastify'
+import * as fetchEntry from 'bearer-guard/fetch'
+import * as hono from 'bearer-guard/hono'
 import * as koa from 'bearer-guard/koa'
+import * as nestjs from 'bearer-guard/nestjs'
+import * as testing from 'bearer-guard/testing'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
 import createError from 'http-errors'
 import * as jose from 'jose'
 import checks from './checks.cjs'
 
-const result = await checks.run({ core, express, koa, jose, createError })
+const result = await checks.run({
+  core,
+  express,
+  koa,
+  fastify,
+  fetchEntry,
+  hono,
+  nestjs,
+  Fastify,
+  Hono,
+  testing,
+  jose,
+  createError,
+})
 process.stdout.write(`${JSON.stringify({ format: 'esm', ...result })}\n`)
