@@ -417,13 +417,19 @@ export function normalizeTokenType(typ: string): string {
 
 function closestOptionName(name: string): string | undefined {
   const lower = name.toLowerCase()
+  let close: string | undefined
   for (const candidate of OPTION_NAMES) {
     const c = candidate.toLowerCase()
-    if (c === lower || c.startsWith(lower.slice(0, 4)) || lower.startsWith(c.slice(0, 4))) {
-      return candidate
+    // A name that differs only in case wins over one that merely starts alike.
+    if (c === lower) return candidate
+    if (
+      close === undefined &&
+      (c.startsWith(lower.slice(0, 4)) || lower.startsWith(c.slice(0, 4)))
+    ) {
+      close = candidate
     }
   }
-  return undefined
+  return close
 }
 
 /**
