@@ -1,0 +1,157 @@
+/**
+ * One server under test, run as a child process of bench/http.ts (so autocannon never shares its
+ * core). Argument: the target name. Environment: BENCH_JWKS_URI. Every target answers `GET /`
+ * with `ok` once the token is accepted; every server binds 127.0.0.1 on an ephemeral port.
+ *
+ * IPC: sends `{ ready: port }` once listening; answers `'cpu'` with `{ cpu: process.cpuUsage() }`.
+ */
+import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express, { type RequestHandler } from 'express'
+import { expressjwt } from 'express-jwt'
+import { auth as auth0 } from 'express-oauth2-jwt-bearer'
+import { createVerifier } from 'fast-jwt'
+import jwksRsa from 'jwks-rsa'
+import Koa from 'koa'
+import koaJwt from 'koa-jwt'
+import { authenticate as expressAuthenticate } from '../adapters/express.js'
+import { authenticate as koaAuthenticate } from '../adapters/koa.js'
+import { TARGETS, type Target } from './lib/targets.js'
+import { AUDIENCE, ISSUER } from './lib/tokens.js'
+
+const jwksUri = process.env.BENCH_JWKS_URI ?? ''
+
+/** fast-jwt has no JWKS client: one verifier per key, prepared from the JWKS at startup. */
+async function fastJwtMiddleware(): Promise<RequestHandler> {
+  const response = await fetch(jwksUri)
+  const { keys } = (await response.json()) as { keys: (JsonWebKey & { kid: string })[] }
+  const verifiers = new Map<string, (token: string) => Record<string, unknown>>()
+  for (const jwk of keys) {
+    const pem = createPublicKey({ key: jwk, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString()
+    const alg = jwk.kty === 'EC' ? 'ES256' : 'RS256'
+    verifiers.set(
+      jwk.kid,
+      createVerifier({
+        key: pem,
+        algorithms: [alg],
+        allowedIss: ISSUER,
+        allowedAud: AUDIENCE,
+        cache: true,
+      }),
+    )
+  }
+  return (req, res, next) => {
+    const header = req.headers.authorization
+    if (header === undefined || !header.startsWith('Bearer ')) {
+      res.status(401).end()
+      return
+    }
+    const token = header.slice(7)
+    try {
+      const { kid } = JSON.parse(
+        Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'),
+      ) as { kid?: string }
+      const verifier = kid === undefined ? undefined : verifiers.get(kid)
+      if (verifier === undefined) throw new Error('unknown kid')
+      ;(req as unknown as { auth: unknown }).auth = verifier(token)
+    } catch {
+      res.status(401).end()
+      return
+    }
+    next()
+  }
+}
+
+async function expressApp(target: Target): Promise<express.Express> {
+  const app = express()
+  switch (target) {
+    case 'express-bearer-guard':
+      app.use(expressAuthenticate({ issuer: ISSUER, audience: AUDIENCE, jwksUri }))
+      break
+    case 'express-oauth2-jwt-bearer':
+      app.use(auth0({ issuer: ISSUER, audience: AUDIENCE, jwksUri, tokenSigningAlg: 'RS256' }))
+      break
+    case 'express-jwt':
+      app.use(
+        expressjwt({
+          secret: jwksRsa.expressJwtSecret({
+            jwksUri,
+            cache: true,
+            rateLimit: true,
+            jwksRequestsPerMinute: 10,
+          }) as never,
+          audience: AUDIENCE,
+          issuer: ISSUER,
+          algorithms: ['RS256'],
+        }),
+      )
+      break
+    case 'express-fast-jwt':
+      app.use(await fastJwtMiddleware())
+      break
+    case 'express-noop':
+      // The least any authentication middleware does: an async function that reads the header.
+      app.use(async (req, _res, next) => {
+        ;(req as unknown as { auth: unknown }).auth = await Promise.resolve(
+          req.headers.authorization,
+        )
+        next()
+      })
+      break
+    default:
+      break
+  }
+  app.get('/', (_req, res) => {
+    res.send('ok')
+  })
+  return app
+}
+
+function koaApp(target: Target): Koa {
+  const app = new Koa()
+  if (target === 'koa-noop') {
+    app.use(async (ctx, next) => {
+      ctx.state.auth = await Promise.resolve(ctx.get('authorization'))
+      await next()
+    })
+  } else if (target === 'koa-bearer-guard') {
+    app.use(koaAuthenticate({ issuer: ISSUER, audience: AUDIENCE, jwksUri }))
+  } else if (target === 'koa-jwt') {
+    app.use(
+      koaJwt({
+        secret: jwksRsa.koaJwtSecret({
+          jwksUri,
+          cache: true,
+          rateLimit: true,
+          jwksRequestsPerMinute: 10,
+        }) as never,
+        audience: AUDIENCE,
+        issuer: ISSUER,
+        algorithms: ['RS256'],
+      }),
+    )
+  }
+  app.use((ctx) => {
+    ctx.body = 'ok'
+  })
+  return app
+}
+
+async function main(): Promise<void> {
+  const target = process.argv[2] as Target
+  if (!TARGETS.includes(target)) throw new Error(`unknown target ${target}`)
+  const handler = target.startsWith('koa') ? koaApp(target).callback() : await expressApp(target)
+  const { createServer } = await import('node:http')
+  const server: Server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() })
+  })
+  process.on('disconnect', () => process.exit(0))
+  process.send?.({ ready: (server.address() as AddressInfo).port })
+}
+
+await main()

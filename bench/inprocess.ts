@@ -1,0 +1,288 @@
+/**
+ * In-process CPU cost per token, RS256 (RSA-2048) and ES256, Entra-sized tokens.
+ *
+ * Every case verifies the same kind of token with the issuer and audience checked, keys prepared
+ * in advance (no network): the signature floor, the floor plus decoding, jose, fast-jwt,
+ * jsonwebtoken, and bearer-guard with distinct tokens (cache on and off) and a repeated token.
+ *
+ *   npm run bench:inprocess            (BENCH_QUICK=1 for a short smoke run)
+ */
+import { type KeyObject, verify } from 'node:crypto'
+import { createVerifier as createFastJwtVerifier } from 'fast-jwt'
+import { importJWK, jwtVerify } from 'jose'
+import jsonwebtoken from 'jsonwebtoken'
+import { type AuthInfo, createValidator, type Validator } from '../src/index.js'
+import { type BenchKey, createBenchKeys, toJwks } from './lib/keys.js'
+import { type BenchCase, runCases, sink } from './lib/measure.js'
+import { applyPriority, writeSection } from './lib/results.js'
+import { AUDIENCE, flat, ISSUER, mintPool } from './lib/tokens.js'
+import { writeReport } from './report.js'
+
+applyPriority()
+
+const QUICK = process.env.BENCH_QUICK === '1'
+const POOL_SIZE = QUICK ? 3_000 : 20_000
+const ROUNDS = QUICK ? 2 : 7
+const ROUND_MS = QUICK ? 100 : 250
+
+/** Cycles through a pool; `next()` is the next element. */
+function cycle<T>(items: readonly T[]): () => T {
+  let index = 0
+  return () => {
+    const item = items[index] as T
+    index = index + 1 === items.length ? 0 : index + 1
+    return item
+  }
+}
+
+function syncCase(id: string, label: string, op: () => number): BenchCase {
+  return {
+    id,
+    label,
+    batch(n) {
+      let acc = 0
+      for (let i = 0; i < n; i++) acc += op()
+      sink.value += acc
+    },
+  }
+}
+
+/**
+ * An asynchronous API, awaited once per call as a caller would: `op` hands back the library's
+ * own promise, with no extra async function around it.
+ */
+function asyncCase(
+  id: string,
+  label: string,
+  op: () => Promise<unknown>,
+  check: (result: unknown) => boolean,
+): BenchCase {
+  return {
+    id,
+    label,
+    async batch(n) {
+      let acc = 0
+      for (let i = 0; i < n; i++) if (check(await op())) acc++
+      sink.value += acc
+    },
+  }
+}
+
+/** What every bearer-guard case checks of its result. */
+const isAuth = (result: unknown) => (result as AuthInfo).expiresAt instanceof Date
+
+async function staticValidator(key: BenchKey, cache: boolean): Promise<Validator> {
+  const validator = createValidator({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: toJwks(key),
+    ...(cache ? {} : { tokenCache: false as const }),
+  })
+  await validator.warmUp()
+  return validator
+}
+
+async function casesFor(key: BenchKey, pool: readonly string[], repeated: string) {
+  const alg = key.alg
+  const hash = 'sha256'
+  const verifyKey: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' } =
+    alg === 'ES256' ? { key: key.publicKey, dsaEncoding: 'ieee-p1363' } : key.publicKey
+  const headers = pool.map((token) => flat(`Bearer ${token}`))
+  const repeatedHeader = flat(`Bearer ${repeated}`)
+  const repeatedBytes = Buffer.from(repeated, 'latin1')
+
+  const joseKey = await importJWK(key.publicJwk as Parameters<typeof importJWK>[0], alg)
+  const fastJwt = createFastJwtVerifier({
+    key: key.publicPem,
+    algorithms: [alg],
+    allowedIss: ISSUER,
+    allowedAud: AUDIENCE,
+    cache: false,
+  })
+  const fastJwtCached = createFastJwtVerifier({
+    key: key.publicPem,
+    algorithms: [alg],
+    allowedIss: ISSUER,
+    allowedAud: AUDIENCE,
+    cache: true,
+  })
+  const jwtOptions = { algorithms: [alg], issuer: ISSUER, audience: AUDIENCE } as const
+  const bgDistinct = await staticValidator(key, true)
+  const bgNoCache = await staticValidator(key, false)
+  const bgRepeated = await staticValidator(key, true)
+  const bgAuthDistinct = await staticValidator(key, true)
+  const bgAuthRepeated = await staticValidator(key, true)
+  const bgFreshString = await staticValidator(key, true)
+  // A busy API's cache is full: 999 other tokens besides the repeated one (default size 1,000).
+  const bgFull = await staticValidator(key, true)
+  for (const token of pool.slice(0, 999)) await bgFull.verify(token)
+
+  const floor = (token: string): boolean => {
+    const end = token.lastIndexOf('.')
+    return verify(
+      hash,
+      Buffer.from(token.slice(0, end), 'latin1'),
+      verifyKey,
+      Buffer.from(token.slice(end + 1), 'base64url'),
+    )
+  }
+  const decode = (segment: string): Record<string, unknown> =>
+    JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+
+  const next = () => cycle(pool)
+  const nextHeader = () => cycle(headers)
+  const cases: BenchCase[] = [
+    (() => {
+      const token = next()
+      return syncCase(
+        'floor',
+        'floor: `crypto.verify` on the signing input, prepared KeyObject',
+        () => (floor(token()) ? 1 : 0),
+      )
+    })(),
+    (() => {
+      const token = next()
+      return syncCase(
+        'floor-decode',
+        'floor + base64url decode + JSON.parse of header and payload',
+        () => {
+          const t = token()
+          const first = t.indexOf('.')
+          const second = t.indexOf('.', first + 1)
+          const header = decode(t.slice(0, first))
+          const claims = decode(t.slice(first + 1, second))
+          return floor(t) && header.alg === alg ? (claims.exp as number) : 0
+        },
+      )
+    })(),
+    (() => {
+      const token = next()
+      return asyncCase(
+        'jose',
+        'jose `jwtVerify`, prepared key',
+        () => jwtVerify(token(), joseKey, jwtOptions as never),
+        (result) => typeof (result as { payload: { exp?: number } }).payload.exp === 'number',
+      )
+    })(),
+    (() => {
+      const token = next()
+      return syncCase(
+        'fast-jwt',
+        'fast-jwt verifier, prepared key, cache off',
+        () => fastJwt(token()).exp,
+      )
+    })(),
+    syncCase(
+      'fast-jwt-hit',
+      'fast-jwt verifier with its cache, repeated token',
+      () => fastJwtCached(repeated).exp,
+    ),
+    (() => {
+      const token = next()
+      return syncCase('jsonwebtoken', 'jsonwebtoken.verify with a KeyObject', () => {
+        const payload = jsonwebtoken.verify(token(), key.publicKey, jwtOptions as never)
+        return (payload as unknown as { exp: number }).exp
+      })
+    })(),
+    (() => {
+      const token = next()
+      return asyncCase(
+        'bg-distinct',
+        'bearer-guard `verify()`, distinct tokens (cache on, all miss)',
+        () => bgDistinct.verify(token()),
+        isAuth,
+      )
+    })(),
+    (() => {
+      const token = next()
+      return asyncCase(
+        'bg-nocache',
+        'bearer-guard `verify()`, distinct tokens, cache off',
+        () => bgNoCache.verify(token()),
+        isAuth,
+      )
+    })(),
+    asyncCase(
+      'bg-hit',
+      'bearer-guard `verify()`, repeated token (cache hit)',
+      () => bgRepeated.verify(repeated),
+      isAuth,
+    ),
+    asyncCase(
+      'bg-hit-full',
+      'bearer-guard `verify()`, repeated token (cache hit), cache full with 1,000 tokens',
+      () => bgFull.verify(repeated),
+      isAuth,
+    ),
+    (() => {
+      const header = nextHeader()
+      return asyncCase(
+        'bg-auth-distinct',
+        "bearer-guard `authenticate('Bearer ' + token)`, distinct tokens",
+        () => bgAuthDistinct.authenticate(header()),
+        isAuth,
+      )
+    })(),
+    asyncCase(
+      'bg-auth-hit',
+      "bearer-guard `authenticate('Bearer ' + token)`, repeated token (cache hit)",
+      () => bgAuthRepeated.authenticate(repeatedHeader),
+      isAuth,
+    ),
+    // A token from the network is a new string each time, with no hash computed yet.
+    syncCase(
+      'string-copy',
+      'a new 1.5 KB string per call (copy alone, subtracted below)',
+      () => repeatedBytes.toString('latin1').length,
+    ),
+    asyncCase(
+      'bg-hit-fresh',
+      'bearer-guard `verify()`, repeated token arriving as a new string each call',
+      () => bgFreshString.verify(repeatedBytes.toString('latin1')),
+      isAuth,
+    ),
+  ]
+  // Every case must verify successfully before it is timed.
+  for (const benchCase of cases) await benchCase.batch(3)
+  return cases
+}
+
+export async function runInProcess(): Promise<Record<string, unknown>> {
+  const startedAt = new Date().toISOString()
+  const keys = createBenchKeys()
+  const algs: Record<string, unknown> = {}
+  for (const key of [keys.rsa, keys.ec]) {
+    const started = performance.now()
+    const pool = mintPool(key, POOL_SIZE)
+    const repeated = mintPool(key, 1)[0] as string
+    console.error(
+      `[inprocess] ${key.alg}: ${POOL_SIZE} tokens of ${repeated.length} chars minted in ${Math.round(performance.now() - started)} ms`,
+    )
+    const cases = await casesFor(key, pool, repeated)
+    const results = await runCases(cases, {
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+      onRound: (r) => console.error(`[inprocess] ${key.alg}: round ${r}/${ROUNDS}`),
+    })
+    const floor = results.find((result) => result.id === 'floor')?.cpuUs ?? Number.NaN
+    for (const result of results) {
+      console.error(
+        `  ${result.id.padEnd(18)} ${result.cpuUs.toFixed(2).padStart(8)} µs  ${(result.cpuUs / floor).toFixed(3)}× floor`,
+      )
+    }
+    algs[key.alg] = { tokenLength: repeated.length, cases: results }
+  }
+  return {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    poolSize: POOL_SIZE,
+    rounds: ROUNDS,
+    roundMs: ROUND_MS,
+    quick: QUICK,
+    algs,
+  }
+}
+
+const section = await runInProcess()
+writeSection('inprocess', section)
+if (process.env.BENCH_SKIP_REPORT !== '1') writeReport()

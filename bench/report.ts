@@ -1,0 +1,719 @@
+/**
+ * Turns bench/results/results.json into bench/results/results.md (tables, machine, targets met
+ * or missed) and bench/results/chart.svg (a hand-written bar chart of the ratios).
+ *
+ *   npm run bench:report
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { CaseResult } from './lib/measure.js'
+import { isMain, type Machine, RESULTS_DIR, readResults, type Source } from './lib/results.js'
+import { bareOf, isPeer, TARGET_LABELS, TARGETS, type Target } from './lib/targets.js'
+
+interface InProcess {
+  startedAt: string
+  poolSize: number
+  rounds: number
+  roundMs: number
+  quick: boolean
+  algs: Record<string, { tokenLength: number; cases: CaseResult[] }>
+}
+
+interface HttpRun {
+  target: Target
+  mode: 'repeated' | 'distinct'
+  requestsPerSec: number
+  p99Ms: number
+  serverCpuUsPerRequest: number
+  serverBusy: number
+  non2xx: number
+  errors: number
+}
+
+interface Http {
+  startedAt: string
+  quick: boolean
+  tokenLength: number
+  connections: number
+  warmupSeconds: number
+  durationSeconds: number
+  passes?: number
+  distinctPool: number
+  runs: HttpRun[]
+}
+
+interface Jwks {
+  startedAt: string
+  jwksDelayMs: number
+  timeLimitMs: number
+  clients: { id: string; label: string }[]
+  scenarios: {
+    id: string
+    label: string
+    outcomes: {
+      client: string
+      fetches: number
+      accepted: number
+      rejected: number
+      pending: number
+    }[]
+  }[]
+}
+
+interface Memory {
+  startedAt: string
+  quick: boolean
+  chunk: number
+  runs: {
+    cache: 'on' | 'off'
+    tokens: number
+    seconds: number
+    peakRssMB: number
+    peakHeapUsedMB: number
+    samples: { tokens: number; heapUsedMB: number; rssMB: number }[]
+  }[]
+}
+
+const ALGS = ['RS256', 'ES256'] as const
+/** The in-process rows, in table order; `string-copy` only serves the fresh-string row. */
+const CASE_ORDER = [
+  'floor',
+  'floor-decode',
+  'bg-distinct',
+  'bg-nocache',
+  'bg-auth-distinct',
+  'fast-jwt',
+  'jsonwebtoken',
+  'jose',
+  'bg-hit',
+  'bg-hit-full',
+  'bg-auth-hit',
+  'bg-hit-fresh',
+  'fast-jwt-hit',
+]
+const SHORT_LABELS: Record<string, string> = {
+  floor: 'floor (crypto.verify)',
+  'floor-decode': 'floor + decode',
+  'bg-distinct': 'bearer-guard, distinct',
+  'bg-nocache': 'bearer-guard, distinct, cache off',
+  'bg-auth-distinct': 'bearer-guard authenticate(), distinct',
+  'fast-jwt': 'fast-jwt, cache off',
+  jsonwebtoken: 'jsonwebtoken',
+  jose: 'jose jwtVerify',
+  'bg-hit': 'bearer-guard, repeated (hit)',
+  'bg-hit-full': 'bearer-guard, repeated, cache full',
+  'bg-auth-hit': 'bearer-guard authenticate(), repeated',
+  'bg-hit-fresh': 'bearer-guard, repeated, new string',
+  'fast-jwt-hit': 'fast-jwt, its cache, repeated',
+}
+
+const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
+const fmtInt = (value: number) =>
+  Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a'
+const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a')
+const verdict = (met: boolean | undefined) =>
+  met === undefined ? 'not measured' : met ? '**met**' : '**missed**'
+
+function caseOf(section: InProcess, alg: string, id: string): CaseResult | undefined {
+  return section.algs[alg]?.cases.find((entry) => entry.id === id)
+}
+
+/** CPU µs of a case; the fresh-string row has the cost of making the string taken out. */
+function cpuOf(section: InProcess, alg: string, id: string): number {
+  const found = caseOf(section, alg, id)
+  if (found === undefined) return Number.NaN
+  if (id !== 'bg-hit-fresh') return found.cpuUs
+  return found.cpuUs - (caseOf(section, alg, 'string-copy')?.cpuUs ?? 0)
+}
+
+function runOf(section: Http, mode: string, target: Target): HttpRun | undefined {
+  return section.runs.find((entry) => entry.mode === mode && entry.target === target)
+}
+
+interface Target5 {
+  what: string
+  goal: string
+  measured: string
+  met: boolean | undefined
+}
+
+function targets(results: {
+  inprocess?: InProcess
+  http?: Http
+  jwks?: Jwks
+  memory?: Memory
+}): Target5[] {
+  const rows: Target5[] = []
+  const { inprocess, http, jwks, memory } = results
+  if (inprocess !== undefined) {
+    for (const alg of ALGS) {
+      const floor = cpuOf(inprocess, alg, 'floor')
+      const distinct = cpuOf(inprocess, alg, 'bg-distinct')
+      const fast = cpuOf(inprocess, alg, 'fast-jwt')
+      rows.push({
+        what: `in-process, distinct tokens, ${alg}`,
+        goal: '≤ 1.40× floor, ahead of fast-jwt',
+        measured: `${ratio(distinct / floor)} floor (${fmt(distinct)} µs vs ${fmt(floor)} µs); fast-jwt ${ratio(fast / floor)} (${fmt(fast)} µs)`,
+        met: distinct / floor <= 1.4 && distinct < fast,
+      })
+    }
+    for (const alg of ALGS) {
+      const floor = cpuOf(inprocess, alg, 'floor')
+      const hit = cpuOf(inprocess, alg, 'bg-hit')
+      const fresh = cpuOf(inprocess, alg, 'bg-hit-fresh')
+      const fastHit = cpuOf(inprocess, alg, 'fast-jwt-hit')
+      const full = cpuOf(inprocess, alg, 'bg-hit-full')
+      rows.push({
+        what: `in-process, repeated token, ${alg}`,
+        goal: '≥ 20× cheaper than the floor',
+        measured: `${fmt(floor / hit, 0)}× cheaper (${fmt(hit, 2)} µs); as a new string each call ${fmt(floor / fresh, 0)}×; fast-jwt's cache ${fmt(floor / fastHit, 0)}×`,
+        met: floor / hit >= 20,
+      })
+      rows.push({
+        what: `in-process, repeated token, ${alg}, cache full (1,000 tokens)`,
+        goal: '≥ 20× cheaper than the floor',
+        measured: `${fmt(floor / full, 0)}× cheaper (${fmt(full, 2)} µs)`,
+        met: floor / full >= 20,
+      })
+    }
+  }
+  if (http !== undefined) {
+    for (const [target, goal] of [
+      ['express-bearer-guard', 0.95],
+      ['koa-bearer-guard', 0.9],
+    ] as const) {
+      const run = runOf(http, 'repeated', target)
+      const bare = runOf(http, 'repeated', bareOf(target))
+      if (run === undefined || bare === undefined) continue
+      const rps = run.requestsPerSec / bare.requestsPerSec
+      const cpu = bare.serverCpuUsPerRequest / run.serverCpuUsPerRequest
+      rows.push({
+        what: `HTTP, repeated token, ${TARGET_LABELS[target]}`,
+        goal: `≥ ${goal.toFixed(2)}× ${TARGET_LABELS[bareOf(target)]}`,
+        measured: `${ratio(rps)} req/s (${fmtInt(run.requestsPerSec)} vs ${fmtInt(bare.requestsPerSec)}); server CPU per request ${ratio(cpu)} of bare's capacity (${fmt(run.serverCpuUsPerRequest)} vs ${fmt(bare.serverCpuUsPerRequest)} µs)`,
+        met: rps >= goal,
+      })
+    }
+    for (const framework of ['express', 'koa'] as const) {
+      const ours = runOf(http, 'distinct', `${framework}-bearer-guard`)
+      const peers = TARGETS.filter((target) => target.startsWith(framework) && isPeer(target))
+        .map((target) => runOf(http, 'distinct', target))
+        .filter((run): run is HttpRun => run !== undefined)
+      if (ours === undefined || peers.length === 0) continue
+      const best = peers.reduce((a, b) => (a.requestsPerSec >= b.requestsPerSec ? a : b))
+      const leastCpu = peers.reduce((a, b) =>
+        a.serverCpuUsPerRequest <= b.serverCpuUsPerRequest ? a : b,
+      )
+      rows.push({
+        what: `HTTP, distinct tokens, ${framework === 'express' ? 'Express' : 'Koa'}`,
+        goal: 'ahead of every peer',
+        measured: `${fmtInt(ours.requestsPerSec)} req/s vs best peer ${fmtInt(best.requestsPerSec)} (${best.target}), ${ratio(ours.requestsPerSec / best.requestsPerSec)}; server CPU ${fmt(ours.serverCpuUsPerRequest)} µs/req vs ${fmt(leastCpu.serverCpuUsPerRequest)} (${leastCpu.target})`,
+        met: ours.requestsPerSec > best.requestsPerSec,
+      })
+    }
+  }
+  if (jwks !== undefined) {
+    const cold = jwks.scenarios
+      .find((scenario) => scenario.id === 'cold-start')
+      ?.outcomes.find((outcome) => outcome.client === 'bearer-guard')
+    if (cold !== undefined) {
+      rows.push({
+        what: 'JWKS, cold start under 500 concurrent requests',
+        goal: 'one fetch',
+        measured: `${cold.fetches} fetch${cold.fetches === 1 ? '' : 'es'}, ${cold.accepted} of 500 accepted`,
+        met: cold.fetches === 1 && cold.accepted === 500,
+      })
+    }
+  }
+  if (memory !== undefined) {
+    for (const run of memory.runs) {
+      const flat = flatness(run.samples)
+      rows.push({
+        what: `memory, ${fmtInt(run.tokens)} distinct tokens, cache ${run.cache}`,
+        goal: 'flat once the cache is full',
+        measured: `heap after GC ${fmt(flat.first, 2)} MB at ${fmtInt(flat.firstTokens)} tokens, ${fmt(flat.last, 2)} MB at ${fmtInt(flat.lastTokens)} (max ${fmt(flat.max, 2)}); peak RSS ${fmt(run.peakRssMB)} MB`,
+        met: flat.max - flat.first < 1,
+      })
+    }
+  }
+  return rows
+}
+
+/** Heap after GC from the second sample on (the cache fills within the first 10,000 tokens). */
+function flatness(samples: { tokens: number; heapUsedMB: number }[]) {
+  const steady = samples.filter((entry) => entry.tokens > 0)
+  const first = steady[0] ?? { tokens: 0, heapUsedMB: Number.NaN }
+  const last = steady.at(-1) ?? first
+  return {
+    first: first.heapUsedMB,
+    firstTokens: first.tokens,
+    last: last.heapUsedMB,
+    lastTokens: last.tokens,
+    max: Math.max(...steady.map((entry) => entry.heapUsedMB)),
+  }
+}
+
+function sourceLine(results: Record<string, unknown>): string[] {
+  const sources = ['inprocess', 'http', 'jwks', 'memory']
+    .map((name) => (results[name] as { source?: Source } | undefined)?.source)
+    .filter((source): source is Source => source !== undefined)
+  const commits = [...new Set(sources.map((source) => source.commit))]
+  const changed = [...new Set(sources.flatMap((source) => source.uncommitted))]
+  if (commits.length === 0) return []
+  return [
+    `- bearer-guard at commit ${commits.join(', ')}${changed.length === 0 ? '' : ` with uncommitted changes to ${changed.join(', ')}`}`,
+  ]
+}
+
+interface Conditions {
+  loadAverage?: { start: number[]; end: number[] }
+  priority?: number
+}
+
+/** Load average and nice value of each section: the machine may be shared with other work. */
+function conditionLines(results: Record<string, unknown>, machine: Machine | undefined): string[] {
+  const names: Record<string, string> = {
+    inprocess: 'in-process',
+    http: 'HTTP',
+    jwks: 'JWKS',
+    memory: 'memory',
+  }
+  const parts: string[] = []
+  let highest = 0
+  for (const [key, name] of Object.entries(names)) {
+    const section = results[key] as Conditions | undefined
+    if (section?.loadAverage === undefined) continue
+    const start = section.loadAverage.start[0] ?? 0
+    const end = section.loadAverage.end[0] ?? 0
+    highest = Math.max(highest, start, end)
+    parts.push(
+      `${name} ${start.toFixed(1)} → ${end.toFixed(1)}${section.priority ? ` (nice ${section.priority})` : ''}`,
+    )
+  }
+  if (parts.length === 0) return []
+  const lines = [`- 1-minute load average at the start and end of each part: ${parts.join('; ')}`]
+  if (machine !== undefined && highest > machine.nproc) {
+    lines.push(
+      `- **The machine was shared with other work during this run** (load above its ${machine.nproc} cores): in-process CPU times and HTTP server CPU per request hold up best; HTTP req/s and latency suffer most.`,
+    )
+  }
+  return lines
+}
+
+function machineLines(machine: Machine | undefined): string[] {
+  if (machine === undefined) return []
+  return [
+    `- CPU: ${machine.cpuModel}, \`nproc\` = ${machine.nproc}, ${machine.memoryGiB} GiB RAM, ${machine.platform}`,
+    `- Node ${machine.node} (V8 ${machine.v8}, OpenSSL ${machine.openssl})`,
+  ]
+}
+
+function inProcessSection(section: InProcess): string[] {
+  const lines = [
+    '## In-process: CPU per token',
+    '',
+    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}One core, one token at a time, keys prepared in advance (static keys or an imported key: no network). Each row checks signature, issuer and audience. CPU time is \`process.cpuUsage()\` (user + system, all threads, GC included) over ${section.rounds} interleaved rounds of ${section.roundMs} ms per case; the median round is shown. Distinct rows cycle through ${fmtInt(section.poolSize)} pre-minted tokens, so every call misses a 1,000-entry cache. Run ${section.startedAt}.`,
+    '',
+  ]
+  const header = ['what', ...ALGS.flatMap((alg) => [`${alg} µs`, `${alg} × floor`])]
+  lines.push(
+    `| ${header.join(' | ')} |`,
+    `| --- | ${header
+      .slice(1)
+      .map(() => '---:')
+      .join(' | ')} |`,
+  )
+  const labelOf = (id: string) =>
+    ALGS.map((alg) => caseOf(section, alg, id)?.label).find((label) => label !== undefined) ?? id
+  for (const id of CASE_ORDER) {
+    const cells = ALGS.flatMap((alg) => {
+      const cpu = cpuOf(section, alg, id)
+      const floor = cpuOf(section, alg, 'floor')
+      return [fmt(cpu, cpu < 10 ? 2 : 1), ratio(cpu / floor)]
+    })
+    const label = id === 'bg-hit-fresh' ? `${labelOf(id)} (minus the copy)` : labelOf(id)
+    lines.push(`| ${label} | ${cells.join(' | ')} |`)
+  }
+  const lengths = ALGS.map((alg) => `${alg} ${section.algs[alg]?.tokenLength ?? '?'} characters`)
+  lines.push(
+    '',
+    `Token size: ${lengths.join(', ')} (Entra ID v1.0 delegated claim set). Rounds' spread (min–max µs) is in results.json.`,
+    '',
+  )
+  return lines
+}
+
+function httpSection(section: Http): string[] {
+  const lines = [
+    '## Over HTTP',
+    '',
+    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}autocannon (${section.connections} connections, no pipelining) runs in the parent process, each server in its own child process (the machine has two cores: one each), the JWKS endpoint in the parent. For each mode every target gets a fresh server and ${section.warmupSeconds} s of warm-up; then ${section.passes ?? 1} passes give every target a ${section.durationSeconds} s window each, in a rotating order, so that other work on the machine falls on all targets alike; the tables show the medians over the passes. RS256, ${section.tokenLength}-character tokens. _Repeated_: one token in every request. _Distinct_: ${fmtInt(section.distinctPool)} tokens rotated across all connections by \`setupRequest\`, so a token comes back only after the whole pool went by (every cache misses). Server CPU is the child's \`process.cpuUsage()\` over the measured window, read over IPC. _busy_ is server CPU time / wall time: below ~95 % the client, not the server, limited the rate, and the CPU column is the fairer comparison. Run ${section.startedAt}.`,
+    '',
+  ]
+  for (const mode of ['repeated', 'distinct'] as const) {
+    lines.push(
+      `### ${mode === 'repeated' ? 'One repeated token' : 'Distinct tokens'}`,
+      '',
+      '| server | req/s | × bare req/s | p99 ms | server CPU µs/req | above bare µs/req | × bare CPU capacity | busy |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    )
+    for (const target of TARGETS) {
+      const run = runOf(section, mode, target)
+      const bare = runOf(section, mode, bareOf(target))
+      if (run === undefined) continue
+      const isBare = target === bareOf(target)
+      lines.push(
+        `| ${TARGET_LABELS[target]} | ${fmtInt(run.requestsPerSec)} | ${bare === undefined ? 'n/a' : ratio(run.requestsPerSec / bare.requestsPerSec)} | ${run.p99Ms} | ${fmt(run.serverCpuUsPerRequest)} | ${isBare || bare === undefined ? '' : fmt(run.serverCpuUsPerRequest - bare.serverCpuUsPerRequest)} | ${bare === undefined ? 'n/a' : ratio(bare.serverCpuUsPerRequest / run.serverCpuUsPerRequest)} | ${fmt(run.serverBusy * 100, 0)} % |`,
+      )
+      if (run.non2xx > 0 || run.errors > 0) {
+        lines.push(`| ↳ ${run.non2xx} non-2xx, ${run.errors} errors |  |  |  |  |  |  |  |`)
+      }
+    }
+    lines.push('')
+  }
+  lines.push(
+    "_× bare CPU capacity_ = bare server CPU per request ÷ this server's: the throughput ratio one would see with the server saturated.",
+    '',
+  )
+  return lines
+}
+
+function jwksSection(section: Jwks): string[] {
+  const lines = [
+    '## JWKS fetches',
+    '',
+    `Counted at the local JWKS endpoint, which answers after ${section.jwksDelayMs} ms so that concurrent requests overlap a fetch. Unknown \`kid\`s: tokens signed by the real key under random \`kid\`s (an attacker needs no key to send these). A burst is cut off after ${section.timeLimitMs / 1000} s; what is left is _pending_ (requests still waiting). Run ${section.startedAt}.`,
+    '',
+    `| client | ${section.scenarios.map((scenario) => scenario.label).join(' | ')} |`,
+    `| --- | ${section.scenarios.map(() => '---:').join(' | ')} |`,
+  ]
+  for (const client of section.clients) {
+    const cells = section.scenarios.map((scenario) => {
+      const outcome = scenario.outcomes.find((entry) => entry.client === client.id)
+      if (outcome === undefined) return 'n/a'
+      const parts = [`${outcome.accepted} ok`, `${outcome.rejected} rejected`]
+      if (outcome.pending > 0) parts.push(`${outcome.pending} pending`)
+      return `**${outcome.fetches}** fetch${outcome.fetches === 1 ? '' : 'es'} (${parts.join(', ')})`
+    })
+    lines.push(`| ${client.label} | ${cells.join(' | ')} |`)
+  }
+  lines.push('')
+  return lines
+}
+
+function memorySection(section: Memory): string[] {
+  const lines = [
+    '## Memory',
+    '',
+    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}A stream of distinct valid ES256 tokens through \`validator.verify\` (static keys), minted in chunks of ${fmtInt(section.chunk)} and dropped after use, each configuration in its own process (\`node --expose-gc\`). Heap is \`heapUsed\` after a full GC after each chunk; peak heap is the highest \`heapUsed\` seen without forcing GC; peak RSS is \`maxRSS\` (it includes the chunk of minted tokens). Run ${section.startedAt}.`,
+    '',
+  ]
+  const run0 = section.runs[0]
+  if (run0 === undefined) return lines
+  const marks = run0.samples.filter(
+    (entry, index) => index === 0 || entry.tokens === section.chunk || entry.tokens % 50_000 === 0,
+  )
+  lines.push(
+    `| cache | tokens | seconds | peak RSS MB | peak heap MB | ${marks.map((entry) => `heap after GC at ${fmtInt(entry.tokens)}`).join(' | ')} |`,
+    `| --- | ---: | ---: | ---: | ---: | ${marks.map(() => '---:').join(' | ')} |`,
+  )
+  for (const run of section.runs) {
+    const cells = marks.map((mark) => {
+      const found = run.samples.find((entry) => entry.tokens === mark.tokens)
+      return found === undefined ? 'n/a' : fmt(found.heapUsedMB, 2)
+    })
+    lines.push(
+      `| ${run.cache} | ${fmtInt(run.tokens)} | ${fmt(run.seconds)} | ${fmt(run.peakRssMB)} | ${fmt(run.peakHeapUsedMB)} | ${cells.join(' | ')} |`,
+    )
+  }
+  lines.push(
+    '',
+    'Every sample (every 10,000 tokens) is in results.json and drawn in the chart.',
+    '',
+  )
+  return lines
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chart: three panels of horizontal bars, all ratios from the same run.
+
+interface Bar {
+  label: string
+  value: number
+  text: string
+  color: string
+}
+
+const COLORS = { ours: '#1f6feb', peer: '#8b949e', floor: '#2da44e', alt: '#bf8700' }
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+function panel(
+  title: string,
+  bars: Bar[],
+  y: number,
+  options: { max: number; marks: { at: number; label: string }[] },
+): { svg: string; height: number } {
+  const left = 300
+  const width = 440
+  const rowHeight = 20
+  const parts = [`<text x="10" y="${y + 16}" class="title">${escapeXml(title)}</text>`]
+  const top = y + 28
+  const scale = (value: number) => (Math.min(value, options.max) / options.max) * width
+  bars.forEach((bar, index) => {
+    const rowY = top + index * rowHeight
+    const barWidth = Math.max(1, scale(bar.value))
+    parts.push(
+      `<text x="${left - 8}" y="${rowY + 13}" class="label">${escapeXml(bar.label)}</text>`,
+      `<rect x="${left}" y="${rowY + 3}" width="${barWidth.toFixed(1)}" height="${rowHeight - 6}" fill="${bar.color}"/>`,
+      `<text x="${(left + barWidth + 4).toFixed(1)}" y="${rowY + 13}" class="value">${escapeXml(bar.text)}</text>`,
+    )
+  })
+  const bottom = top + bars.length * rowHeight
+  for (const mark of options.marks) {
+    const x = left + scale(mark.at)
+    parts.push(
+      `<line x1="${x.toFixed(1)}" y1="${top}" x2="${x.toFixed(1)}" y2="${bottom}" class="mark"/>`,
+      `<text x="${x.toFixed(1)}" y="${bottom + 12}" class="marktext">${escapeXml(mark.label)}</text>`,
+    )
+  }
+  return { svg: parts.join('\n'), height: bottom + 24 - y }
+}
+
+/** Heap after GC against tokens verified, one line per cache setting. */
+function memoryPanel(memory: Memory, y: number): { svg: string; height: number } {
+  const left = 300
+  const width = 440
+  const plotHeight = 110
+  const top = y + 28
+  const maxTokens = Math.max(...memory.runs.map((run) => run.tokens))
+  const maxHeap = Math.max(
+    ...memory.runs.flatMap((run) => run.samples.map((entry) => entry.heapUsedMB)),
+  )
+  const ceiling = Math.ceil((maxHeap * 1.2) / 5) * 5
+  const px = (tokens: number) => left + (tokens / maxTokens) * width
+  const py = (mb: number) => top + plotHeight - (mb / ceiling) * plotHeight
+  const parts = [
+    `<text x="10" y="${y + 16}" class="title">Memory: heap after GC (MB) while ${fmtInt(maxTokens)} distinct ES256 tokens stream through verify()</text>`,
+    `<line x1="${left}" y1="${top + plotHeight}" x2="${left + width}" y2="${top + plotHeight}" stroke="#57606a"/>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="#57606a"/>`,
+    `<text x="${left - 6}" y="${top + 4}" class="label">${ceiling} MB</text>`,
+    `<text x="${left - 6}" y="${top + plotHeight}" class="label">0</text>`,
+    `<text x="${left + width}" y="${top + plotHeight + 14}" class="marktext" style="fill:#57606a">${fmtInt(maxTokens)} tokens</text>`,
+  ]
+  memory.runs.forEach((run, index) => {
+    const color = run.cache === 'on' ? COLORS.ours : COLORS.alt
+    const points = run.samples
+      .map((entry) => `${px(entry.tokens).toFixed(1)},${py(entry.heapUsedMB).toFixed(1)}`)
+      .join(' ')
+    const last = run.samples.at(-1)
+    parts.push(
+      `<polyline points="${points}" fill="none" stroke="${color}" stroke-width="2"/>`,
+      `<text x="10" y="${top + 40 + index * 18}" class="value" style="fill:${color}">cache ${run.cache}: ${fmt(last?.heapUsedMB ?? Number.NaN, 1)} MB at the end, peak RSS ${fmt(run.peakRssMB, 0)} MB</text>`,
+    )
+  })
+  return { svg: parts.join('\n'), height: plotHeight + 50 }
+}
+
+function chart(
+  inprocess: InProcess | undefined,
+  http: Http | undefined,
+  memory: Memory | undefined,
+  machine: Machine | undefined,
+): string {
+  const panels: string[] = []
+  let y = 40
+  if (inprocess !== undefined) {
+    const ids = [
+      'floor-decode',
+      'bg-distinct',
+      'bg-nocache',
+      'fast-jwt',
+      'jsonwebtoken',
+      'jose',
+      'bg-hit',
+      'bg-hit-full',
+      'fast-jwt-hit',
+    ]
+    for (const alg of ALGS) {
+      const floor = cpuOf(inprocess, alg, 'floor')
+      const bars = ids
+        .filter((id) => caseOf(inprocess, alg, id) !== undefined)
+        .map((id) => {
+          const value = cpuOf(inprocess, alg, id) / floor
+          return {
+            label: SHORT_LABELS[id] ?? id,
+            value,
+            text: `${value < 0.1 ? value.toFixed(3) : value.toFixed(2)}× (${fmt(cpuOf(inprocess, alg, id), value < 0.1 ? 2 : 1)} µs)`,
+            color: id.startsWith('bg-')
+              ? COLORS.ours
+              : id.startsWith('floor')
+                ? COLORS.floor
+                : COLORS.peer,
+          }
+        })
+      const max = Math.max(2, ...bars.map((bar) => bar.value))
+      const made = panel(
+        `In-process CPU per token, ${alg}, × floor (crypto.verify = 1; floor ${fmt(floor)} µs)`,
+        bars,
+        y,
+        {
+          max: Math.ceil(max),
+          marks: [
+            { at: 1, label: 'floor' },
+            { at: 1.4, label: '1.4' },
+          ],
+        },
+      )
+      panels.push(made.svg)
+      y += made.height + 16
+    }
+  }
+  if (http !== undefined) {
+    for (const mode of ['repeated', 'distinct'] as const) {
+      const bars = TARGETS.filter((target) => target !== bareOf(target))
+        .map((target) => ({
+          target,
+          run: runOf(http, mode, target),
+          bare: runOf(http, mode, bareOf(target)),
+        }))
+        .filter((entry) => entry.run !== undefined && entry.bare !== undefined)
+        .map(({ target, run, bare }) => {
+          const value = (run as HttpRun).requestsPerSec / (bare as HttpRun).requestsPerSec
+          return {
+            label: TARGET_LABELS[target]
+              .replace(' (prepared verifier per key, its cache on)', '')
+              .replace(
+                ' an async middleware that only reads the header (reference)',
+                ' empty middleware',
+              ),
+            value,
+            text: `${value.toFixed(2)}× (${fmtInt((run as HttpRun).requestsPerSec)} req/s)`,
+            color: target.endsWith('bearer-guard')
+              ? COLORS.ours
+              : target.endsWith('-noop')
+                ? COLORS.floor
+                : COLORS.peer,
+          }
+        })
+      const made = panel(
+        `HTTP req/s, ${mode === 'repeated' ? 'one repeated token' : 'distinct tokens'}, × bare framework (Express 5 / Koa 3)`,
+        bars,
+        y,
+        {
+          max: 1.2,
+          marks: [
+            { at: 0.9, label: '0.90' },
+            { at: 0.95, label: '0.95' },
+            { at: 1, label: 'bare' },
+          ],
+        },
+      )
+      panels.push(made.svg)
+      y += made.height + 16
+    }
+  }
+  if (memory !== undefined && memory.runs.length > 0) {
+    const made = memoryPanel(memory, y)
+    panels.push(made.svg)
+    y += made.height + 16
+  }
+  const caption =
+    machine === undefined ? '' : `${machine.cpuModel}, ${machine.nproc} cores, Node ${machine.node}`
+  const height = y + 10
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${height}" viewBox="0 0 900 ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">`,
+    '<title>bearer-guard benchmark ratios: in-process CPU per token, HTTP throughput, memory</title>',
+    '<style>.title{font-size:14px;font-weight:600;fill:#24292f}.label{font-size:12px;fill:#24292f;text-anchor:end}.value{font-size:11px;fill:#57606a}.mark{stroke:#cf222e;stroke-dasharray:3 3}.marktext{font-size:10px;fill:#cf222e;text-anchor:middle}.caption{font-size:11px;fill:#57606a}</style>',
+    '<rect width="100%" height="100%" fill="#ffffff"/>',
+    `<text x="10" y="20" class="title">bearer-guard benchmarks (npm run bench): ratios from one run</text>`,
+    `<text x="10" y="34" class="caption">${escapeXml(caption)}; blue: bearer-guard, green: floor, grey: peers; lower is better in-process, higher is better over HTTP</text>`,
+    ...panels,
+    '</svg>',
+    '',
+  ].join('\n')
+}
+
+/** Pads every markdown table so its columns line up (as Biome formats markdown). */
+function alignTables(markdown: string): string {
+  const lines = markdown.split('\n')
+  const out: string[] = []
+  for (let i = 0; i < lines.length; ) {
+    if (!lines[i]?.startsWith('|')) {
+      out.push(lines[i] as string)
+      i++
+      continue
+    }
+    const block: string[][] = []
+    while (lines[i]?.startsWith('|')) {
+      block.push(
+        (lines[i] as string)
+          .slice(1, -1)
+          .split('|')
+          .map((cell) => cell.trim()),
+      )
+      i++
+    }
+    const right = (block[1] ?? []).map((cell) => cell.endsWith(':'))
+    const width = (cell: string) => [...cell].length
+    const widths = (block[0] ?? []).map((_, column) =>
+      Math.max(3, ...block.filter((_, row) => row !== 1).map((row) => width(row[column] ?? ''))),
+    )
+    block.forEach((row, index) => {
+      const cells = widths.map((size, column) => {
+        if (index === 1) return right[column] ? `${'-'.repeat(size - 1)}:` : '-'.repeat(size)
+        const cell = row[column] ?? ''
+        const pad = ' '.repeat(size - width(cell))
+        return right[column] ? pad + cell : cell + pad
+      })
+      out.push(`| ${cells.join(' | ')} |`)
+    })
+  }
+  return out.join('\n')
+}
+
+export function writeReport(): void {
+  const results = readResults() as {
+    machine?: Machine
+    inprocess?: InProcess
+    http?: Http
+    jwks?: Jwks
+    memory?: Memory
+  }
+  const lines = [
+    '# bearer-guard benchmarks',
+    '',
+    'Generated by `npm run bench` (bench/run.ts); the raw numbers are in results.json next to this file.',
+    'The machine is shared and absolute figures move by ±20–30 % between runs: compare ratios within',
+    'one run, which is what every table does.',
+    '',
+    ...machineLines(results.machine),
+    ...sourceLine(results),
+    ...conditionLines(results, results.machine),
+    `- Written ${new Date().toISOString()}`,
+    '',
+    '## Targets (issue 5)',
+    '',
+    '| target | goal | measured | verdict |',
+    '| --- | --- | --- | --- |',
+    ...targets(results).map(
+      (row) => `| ${row.what} | ${row.goal} | ${row.measured} | ${verdict(row.met)} |`,
+    ),
+    '',
+    '![ratios](chart.svg)',
+    '',
+    ...(results.inprocess === undefined ? [] : inProcessSection(results.inprocess)),
+    ...(results.http === undefined ? [] : httpSection(results.http)),
+    ...(results.jwks === undefined ? [] : jwksSection(results.jwks)),
+    ...(results.memory === undefined ? [] : memorySection(results.memory)),
+  ]
+  writeFileSync(join(RESULTS_DIR, 'results.md'), `${alignTables(lines.join('\n').trimEnd())}\n`)
+  writeFileSync(
+    join(RESULTS_DIR, 'chart.svg'),
+    chart(results.inprocess, results.http, results.memory, results.machine),
+  )
+}
+
+if (isMain(import.meta.url)) writeReport()
