@@ -1,0 +1,144 @@
+/**
+ * `createTokenCache`: a hit is the very string that was verified, within its time window, while
+ * its signing key is trusted; the cache is bounded and drops the least recently used first.
+ */
+import { describe, expect, it } from 'vitest'
+import type { KeyEntry } from '../../src/jwks.js'
+import { createTokenCache } from '../../src/token-cache.js'
+import type { AuthInfo } from '../../src/types.js'
+
+function keyEntry(overrides: Partial<KeyEntry> = {}): KeyEntry {
+  return {
+    jwk: { kty: 'RSA', kid: 'k' },
+    key: undefined,
+    retired: false,
+    usableUntil: Number.POSITIVE_INFINITY,
+    verifiers: new Map(),
+    ...overrides,
+  }
+}
+
+const auth = (subject: string) => ({ subject }) as unknown as AuthInfo
+/** A token-like string: `head.payload.` and a 43-character signature tail unique to `n`. */
+const token = (n: number, head = 'h.p.') => `${head}${String(n).padStart(43, 'S')}`
+
+describe('createTokenCache', () => {
+  it('answers only the exact string that was stored', () => {
+    const cache = createTokenCache(10)
+    const a = token(1)
+    cache.set(a, auth('a'), keyEntry(), 0, 100)
+    expect(cache.get(a, 10)?.subject).toBe('a')
+    // Same last 43 characters (the lookup key), different token.
+    expect(cache.get(token(1, 'x.y.'), 10)).toBeUndefined()
+    expect(cache.get(a.slice(1), 10)).toBeUndefined()
+    expect(cache.size).toBe(1)
+  })
+
+  it('handles tokens no longer than the fingerprint', () => {
+    const cache = createTokenCache(10)
+    cache.set('short', auth('s'), keyEntry(), 0, 100)
+    cache.set('x'.repeat(43), auth('x'), keyEntry(), 0, 100)
+    expect(cache.get('short', 1)?.subject).toBe('s')
+    expect(cache.get('x'.repeat(43), 1)?.subject).toBe('x')
+    expect(cache.get('hort', 1)).toBeUndefined()
+    expect(cache.size).toBe(2)
+  })
+
+  it('serves until just before expires, then drops the entry', () => {
+    const cache = createTokenCache(10)
+    cache.set(token(1), auth('a'), keyEntry(), 0, 100)
+    expect(cache.get(token(1), 99)?.subject).toBe('a')
+    expect(cache.get(token(1), 100)).toBeUndefined()
+    expect(cache.size).toBe(0)
+    expect(cache.get(token(1), 50)).toBeUndefined()
+  })
+
+  it('serves from notBefore on, keeping the entry while it is not yet valid', () => {
+    const cache = createTokenCache(10)
+    cache.set(token(1), auth('a'), keyEntry(), 50, 100)
+    expect(cache.get(token(1), 49)).toBeUndefined()
+    expect(cache.size).toBe(1)
+    expect(cache.get(token(1), 50)?.subject).toBe('a')
+  })
+
+  it('drops an entry whose key was retired', () => {
+    const key = keyEntry()
+    const cache = createTokenCache(10)
+    cache.set(token(1), auth('a'), key, 0, 100)
+    expect(cache.get(token(1), 1)?.subject).toBe('a')
+    key.retired = true
+    expect(cache.get(token(1), 1)).toBeUndefined()
+    expect(cache.size).toBe(0)
+  })
+
+  it('serves while its key is usable (usableUntil, in ms), then drops the entry', () => {
+    const cache = createTokenCache(10)
+    cache.set(token(1), auth('a'), keyEntry({ usableUntil: 100_000 }), 0, 1_000)
+    expect(cache.get(token(1), 100)?.subject).toBe('a')
+    expect(cache.get(token(1), 101)).toBeUndefined()
+    expect(cache.size).toBe(0)
+  })
+
+  it('keeps at most maxEntries, evicting the oldest', () => {
+    const cache = createTokenCache(3)
+    for (let n = 1; n <= 5; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
+    expect(cache.size).toBe(3)
+    expect([1, 2, 3, 4, 5].map((n) => cache.get(token(n), 1)?.subject)).toEqual([
+      undefined,
+      undefined,
+      't3',
+      't4',
+      't5',
+    ])
+  })
+
+  it('replaces an entry stored again without evicting another', () => {
+    const cache = createTokenCache(2)
+    cache.set(token(1), auth('old'), keyEntry(), 0, 100)
+    cache.set(token(2), auth('b'), keyEntry(), 0, 100)
+    cache.set(token(1), auth('new'), keyEntry(), 0, 100)
+    expect(cache.size).toBe(2)
+    // token(1) was stored last: token(2) is now the oldest.
+    cache.set(token(3), auth('c'), keyEntry(), 0, 100)
+    expect(cache.get(token(2), 1)).toBeUndefined()
+    expect(cache.get(token(1), 1)?.subject).toBe('new')
+    expect(cache.get(token(3), 1)?.subject).toBe('c')
+  })
+
+  it('keeps a token used after it aged by half the cache, evicting an unused older one', () => {
+    const cache = createTokenCache(4)
+    cache.set(token(1), auth('hot'), keyEntry(), 0, 100)
+    cache.set(token(2), auth('b'), keyEntry(), 0, 100)
+    cache.set(token(3), auth('c'), keyEntry(), 0, 100)
+    // Two insertions since token(1) was stored: a hit now moves it to the young end.
+    expect(cache.get(token(1), 1)?.subject).toBe('hot')
+    cache.set(token(4), auth('d'), keyEntry(), 0, 100)
+    cache.set(token(5), auth('e'), keyEntry(), 0, 100)
+    expect(cache.get(token(2), 1)).toBeUndefined()
+    expect(cache.get(token(1), 1)?.subject).toBe('hot')
+    expect(cache.size).toBe(4)
+  })
+
+  it('does not reorder on a hit within half the cache of the last move', () => {
+    const cache = createTokenCache(4)
+    cache.set(token(1), auth('a'), keyEntry(), 0, 100)
+    cache.set(token(2), auth('b'), keyEntry(), 0, 100)
+    // One insertion since token(1): the hit leaves it where it is, the oldest.
+    expect(cache.get(token(1), 1)?.subject).toBe('a')
+    cache.set(token(3), auth('c'), keyEntry(), 0, 100)
+    cache.set(token(4), auth('d'), keyEntry(), 0, 100)
+    cache.set(token(5), auth('e'), keyEntry(), 0, 100)
+    expect(cache.get(token(1), 1)).toBeUndefined()
+    expect(cache.get(token(2), 1)?.subject).toBe('b')
+  })
+
+  it('with one entry, always keeps the latest', () => {
+    const cache = createTokenCache(1)
+    cache.set(token(1), auth('a'), keyEntry(), 0, 100)
+    expect(cache.get(token(1), 1)?.subject).toBe('a')
+    cache.set(token(2), auth('b'), keyEntry(), 0, 100)
+    expect(cache.size).toBe(1)
+    expect(cache.get(token(1), 1)).toBeUndefined()
+    expect(cache.get(token(2), 1)?.subject).toBe('b')
+  })
+})
