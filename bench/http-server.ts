@@ -20,6 +20,8 @@ import { authenticate as koaAuthenticate } from '../adapters/koa.js'
 import { TARGETS, type Target } from './lib/targets.js'
 import { AUDIENCE, ISSUER } from './lib/tokens.js'
 
+process.setSourceMapsEnabled(false)
+
 const jwksUri = process.env.BENCH_JWKS_URI ?? ''
 
 /** fast-jwt has no JWKS client: one verifier per key, prepared from the JWKS at startup. */

@@ -1,8 +1,8 @@
 /**
  * Over HTTP: autocannon in this process, each server under test in a child process (its own
  * core of the two), the JWKS endpoint here too. Every target runs in two modes: one repeated
- * token, and a pool of distinct tokens rotated by `setupRequest`; each mode in fresh servers,
- * warmed up, then measured in interleaved passes. Server CPU per request comes from the child's
+ * token, and a pool of distinct tokens rotated by `setupRequest`; each mode in passes, each pass
+ * with fresh, warmed-up servers measured one after the other. Server CPU per request comes from the child's
  * process.cpuUsage over IPC.
  *
  *   npm run bench:http                 (BENCH_QUICK=1 for a short smoke run)
@@ -13,16 +13,16 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { startJwksServer } from './lib/jwks-server.js'
 import { createBenchKeys, toJwks } from './lib/keys.js'
-import { applyPriority, writeSection } from './lib/results.js'
+import { prepareProcess, writeSection } from './lib/results.js'
 import { TARGETS, type Target } from './lib/targets.js'
 import { mintPool } from './lib/tokens.js'
 import { writeReport } from './report.js'
 
-applyPriority()
+prepareProcess()
 
 const QUICK = process.env.BENCH_QUICK === '1'
-const WARMUP_S = QUICK ? 1 : 2
-const DURATION_S = QUICK ? 1 : 3
+const WARMUP_S = QUICK ? 1 : 1.5
+const DURATION_S = QUICK ? 1 : 2.5
 const PASSES = Number(process.env.BENCH_HTTP_PASSES ?? (QUICK ? 2 : 3))
 const CONNECTIONS = 32
 const DISTINCT_POOL = QUICK ? 2_000 : 5_000
@@ -183,41 +183,48 @@ async function window(server: Running, mode: Mode, pool: readonly string[]) {
 }
 
 /**
- * One mode: a fresh server per target, all started first (an idle server costs nothing), each
- * warmed up, then PASSES rounds in which every target gets one window, in a rotating order, so
- * that other work on a shared machine falls on every target alike. Medians over the passes.
+ * One mode, in PASSES passes. Each pass starts a fresh server process for every target (one
+ * process can be consistently faster or slower than the next, by JIT luck), warms each up, then
+ * gives every target one measured window, in an order that rotates from pass to pass, so that
+ * other work on a shared machine falls on every target alike. Medians over the passes.
  */
 async function runMode(mode: Mode, jwksUri: string, pool: readonly string[]): Promise<HttpRun[]> {
-  const servers = new Map<Target, Running>()
   const runs = new Map<Target, HttpRun>()
-  try {
-    for (const target of SELECTED) servers.set(target, await startServer(target, jwksUri))
-    for (const [target, server] of servers) {
-      const warm = await load(server.port, WARMUP_S, mode, pool)
-      if (warm.non2xx > 0 || warm.errors > 0) {
-        throw new Error(
-          `${target} (${mode}): ${warm.non2xx} non-2xx and ${warm.errors} errors in warm-up`,
-        )
+  for (const target of SELECTED) {
+    runs.set(target, {
+      target,
+      mode,
+      requestsPerSec: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      serverCpuUsPerRequest: 0,
+      serverBusy: 0,
+      requests: 0,
+      non2xx: 0,
+      errors: 0,
+      timeouts: 0,
+      passes: [],
+    })
+  }
+  for (let pass = 0; pass < PASSES; pass++) {
+    const order = SELECTED.map(
+      (_, index) => SELECTED[(index + pass * 3) % SELECTED.length] as Target,
+    )
+    const servers = new Map<Target, Running>()
+    try {
+      // Started together (an idle server costs nothing), then warmed up one by one.
+      const started = await Promise.all(order.map((target) => startServer(target, jwksUri)))
+      for (const [index, target] of order.entries()) {
+        servers.set(target, started[index] as Running)
       }
-      runs.set(target, {
-        target,
-        mode,
-        requestsPerSec: 0,
-        p50Ms: 0,
-        p99Ms: 0,
-        serverCpuUsPerRequest: 0,
-        serverBusy: 0,
-        requests: 0,
-        non2xx: 0,
-        errors: 0,
-        timeouts: 0,
-        passes: [],
-      })
-    }
-    for (let pass = 0; pass < PASSES; pass++) {
-      const order = SELECTED.map(
-        (_, index) => SELECTED[(index + pass * 3) % SELECTED.length] as Target,
-      )
+      for (const target of order) {
+        const warm = await load((servers.get(target) as Running).port, WARMUP_S, mode, pool)
+        if (warm.non2xx > 0 || warm.errors > 0) {
+          throw new Error(
+            `${target} (${mode}): ${warm.non2xx} non-2xx and ${warm.errors} errors in warm-up`,
+          )
+        }
+      }
       for (const target of order) {
         const { result, pass: measured } = await window(servers.get(target) as Running, mode, pool)
         const run = runs.get(target) as HttpRun
@@ -228,10 +235,10 @@ async function runMode(mode: Mode, jwksUri: string, pool: readonly string[]): Pr
         run.timeouts += result.timeouts
         run.p50Ms = Math.max(run.p50Ms, result.latency.p50)
       }
-      console.error(`[http] ${mode}: pass ${pass + 1}/${PASSES} (load ${loadavg()[0]?.toFixed(1)})`)
+    } finally {
+      await Promise.all([...servers.values()].map((server) => server.stop()))
     }
-  } finally {
-    for (const server of servers.values()) await server.stop()
+    console.error(`[http] ${mode}: pass ${pass + 1}/${PASSES} (load ${loadavg()[0]?.toFixed(1)})`)
   }
   return SELECTED.map((target) => {
     const run = runs.get(target) as HttpRun

@@ -7,18 +7,18 @@
  *
  *   npm run bench:inprocess            (BENCH_QUICK=1 for a short smoke run)
  */
-import { type KeyObject, verify } from 'node:crypto'
+import { type KeyObject, randomBytes, verify } from 'node:crypto'
 import { createVerifier as createFastJwtVerifier } from 'fast-jwt'
 import { importJWK, jwtVerify } from 'jose'
 import jsonwebtoken from 'jsonwebtoken'
 import { type AuthInfo, createValidator, type Validator } from '../src/index.js'
 import { type BenchKey, createBenchKeys, toJwks } from './lib/keys.js'
 import { type BenchCase, runCases, sink } from './lib/measure.js'
-import { applyPriority, writeSection } from './lib/results.js'
-import { AUDIENCE, flat, ISSUER, mintPool } from './lib/tokens.js'
+import { prepareProcess, writeSection } from './lib/results.js'
+import { AUDIENCE, entraClaims, flat, ISSUER, mintPool, mintToken } from './lib/tokens.js'
 import { writeReport } from './report.js'
 
-applyPriority()
+prepareProcess()
 
 const QUICK = process.env.BENCH_QUICK === '1'
 const POOL_SIZE = QUICK ? 3_000 : 20_000
@@ -35,13 +35,18 @@ function cycle<T>(items: readonly T[]): () => T {
   }
 }
 
+/** A synchronous API; `op` answers 0 when the call did not do what the case expects. */
 function syncCase(id: string, label: string, op: () => number): BenchCase {
   return {
     id,
     label,
     batch(n) {
       let acc = 0
-      for (let i = 0; i < n; i++) acc += op()
+      for (let i = 0; i < n; i++) {
+        const value = op()
+        if (value === 0) throw new Error(`${id}: unexpected result`)
+        acc += value
+      }
       sink.value += acc
     },
   }
@@ -62,7 +67,10 @@ function asyncCase(
     label,
     async batch(n) {
       let acc = 0
-      for (let i = 0; i < n; i++) if (check(await op())) acc++
+      for (let i = 0; i < n; i++) {
+        if (!check(await op())) throw new Error(`${id}: unexpected result`)
+        acc++
+      }
       sink.value += acc
     },
   }
@@ -116,6 +124,17 @@ async function casesFor(key: BenchKey, pool: readonly string[], repeated: string
   // A busy API's cache is full: 999 other tokens besides the repeated one (default size 1,000).
   const bgFull = await staticValidator(key, true)
   for (const token of pool.slice(0, 999)) await bgFull.verify(token)
+  // Rejections are never cached: what a flood of expired (or otherwise bad) tokens costs.
+  const bgReject = await staticValidator(key, true)
+  const expired = mintToken(
+    key,
+    entraClaims(Math.floor(Date.now() / 1000) - 6 * 3600, randomBytes(24)),
+  )
+  const rejected = (promise: Promise<unknown>) =>
+    promise.then(
+      () => false,
+      () => true,
+    )
 
   const floor = (token: string): boolean => {
     const end = token.lastIndexOf('.')
@@ -241,8 +260,28 @@ async function casesFor(key: BenchKey, pool: readonly string[], repeated: string
       () => bgFreshString.verify(repeatedBytes.toString('latin1')),
       isAuth,
     ),
+    asyncCase(
+      'bg-reject',
+      'bearer-guard `verify()`, expired token (rejected with a 401 error)',
+      () => rejected(bgReject.verify(expired)),
+      (result) => result === true,
+    ),
+    asyncCase(
+      'jose-reject',
+      'jose `jwtVerify`, expired token (rejected)',
+      () => rejected(jwtVerify(expired, joseKey, jwtOptions as never)),
+      (result) => result === true,
+    ),
+    syncCase('fast-jwt-reject', 'fast-jwt, expired token (rejected)', () => {
+      try {
+        fastJwt(expired)
+        return 0
+      } catch {
+        return 1
+      }
+    }),
   ]
-  // Every case must verify successfully before it is timed.
+  // Every case must succeed (and every rejection case reject) before it is timed.
   for (const benchCase of cases) await benchCase.batch(3)
   return cases
 }

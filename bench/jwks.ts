@@ -14,11 +14,11 @@ import jwksRsa from 'jwks-rsa'
 import { createValidator } from '../src/index.js'
 import { startJwksServer } from './lib/jwks-server.js'
 import { createBenchKeys, toJwks } from './lib/keys.js'
-import { applyPriority, writeSection } from './lib/results.js'
+import { prepareProcess, writeSection } from './lib/results.js'
 import { AUDIENCE, entraClaims, ISSUER, mintPool, mintToken } from './lib/tokens.js'
 import { writeReport } from './report.js'
 
-applyPriority()
+prepareProcess()
 
 const CONCURRENT = 500
 const UNKNOWN_KIDS = 1_000

@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createValidator } from '../src/index.js'
 import { createBenchKeys, toJwks } from './lib/keys.js'
-import { applyPriority, writeSection } from './lib/results.js'
+import { prepareProcess, writeSection } from './lib/results.js'
 import { AUDIENCE, entraClaims, ISSUER, mintToken } from './lib/tokens.js'
 import { writeReport } from './report.js'
 
-applyPriority()
+prepareProcess()
 
 const QUICK = process.env.BENCH_QUICK === '1'
 const TOTAL = QUICK ? 40_000 : 200_000

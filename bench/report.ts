@@ -90,6 +90,9 @@ const CASE_ORDER = [
   'bg-auth-hit',
   'bg-hit-fresh',
   'fast-jwt-hit',
+  'bg-reject',
+  'jose-reject',
+  'fast-jwt-reject',
 ]
 const SHORT_LABELS: Record<string, string> = {
   floor: 'floor (crypto.verify)',
@@ -105,6 +108,9 @@ const SHORT_LABELS: Record<string, string> = {
   'bg-auth-hit': 'bearer-guard authenticate(), repeated',
   'bg-hit-fresh': 'bearer-guard, repeated, new string',
   'fast-jwt-hit': 'fast-jwt, its cache, repeated',
+  'bg-reject': 'bearer-guard, expired token',
+  'jose-reject': 'jose, expired token',
+  'fast-jwt-reject': 'fast-jwt, expired token',
 }
 
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
@@ -187,10 +193,15 @@ function targets(results: {
       if (run === undefined || bare === undefined) continue
       const rps = run.requestsPerSec / bare.requestsPerSec
       const cpu = bare.serverCpuUsPerRequest / run.serverCpuUsPerRequest
+      const noop = runOf(http, 'repeated', target.replace('bearer-guard', 'noop') as Target)
+      const reference =
+        noop === undefined
+          ? ''
+          : `; an empty async middleware: ${ratio(noop.requestsPerSec / bare.requestsPerSec)} req/s, ${fmt(noop.serverCpuUsPerRequest)} µs`
       rows.push({
         what: `HTTP, repeated token, ${TARGET_LABELS[target]}`,
         goal: `≥ ${goal.toFixed(2)}× ${TARGET_LABELS[bareOf(target)]}`,
-        measured: `${ratio(rps)} req/s (${fmtInt(run.requestsPerSec)} vs ${fmtInt(bare.requestsPerSec)}); server CPU per request ${ratio(cpu)} of bare's capacity (${fmt(run.serverCpuUsPerRequest)} vs ${fmt(bare.serverCpuUsPerRequest)} µs)`,
+        measured: `${ratio(rps)} req/s (${fmtInt(run.requestsPerSec)} vs ${fmtInt(bare.requestsPerSec)}); server CPU per request ${ratio(cpu)} of bare's capacity (${fmt(run.serverCpuUsPerRequest)} vs ${fmt(bare.serverCpuUsPerRequest)} µs)${reference}`,
         met: rps >= goal,
       })
     }
@@ -347,7 +358,7 @@ function httpSection(section: Http): string[] {
   const lines = [
     '## Over HTTP',
     '',
-    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}autocannon (${section.connections} connections, no pipelining) runs in the parent process, each server in its own child process (the machine has two cores: one each), the JWKS endpoint in the parent. For each mode every target gets a fresh server and ${section.warmupSeconds} s of warm-up; then ${section.passes ?? 1} passes give every target a ${section.durationSeconds} s window each, in a rotating order, so that other work on the machine falls on all targets alike; the tables show the medians over the passes. RS256, ${section.tokenLength}-character tokens. _Repeated_: one token in every request. _Distinct_: ${fmtInt(section.distinctPool)} tokens rotated across all connections by \`setupRequest\`, so a token comes back only after the whole pool went by (every cache misses). Server CPU is the child's \`process.cpuUsage()\` over the measured window, read over IPC. _busy_ is server CPU time / wall time: below ~95 % the client, not the server, limited the rate, and the CPU column is the fairer comparison. Run ${section.startedAt}.`,
+    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}autocannon (${section.connections} connections, no pipelining) runs in the parent process, each server in its own child process (the machine has two cores: one each), the JWKS endpoint in the parent. Each mode runs in ${section.passes ?? 1} passes; each pass starts a fresh server process per target (one process can be consistently faster or slower than the next), warms each up for ${section.warmupSeconds} s, then measures every target for ${section.durationSeconds} s in an order that rotates from pass to pass, so that other work on the machine falls on all targets alike; the tables show medians over the passes (every pass is in results.json). RS256, ${section.tokenLength}-character tokens. _Repeated_: one token in every request. _Distinct_: ${fmtInt(section.distinctPool)} tokens rotated across all connections by \`setupRequest\`, so a token comes back only after the whole pool went by (every cache misses). Server CPU is the child's \`process.cpuUsage()\` over the measured window, read over IPC. _busy_ is server CPU time / wall time: below ~95 % the client, not the server, limited the rate, and the CPU column is the fairer comparison. Run ${section.startedAt}.`,
     '',
   ]
   for (const mode of ['repeated', 'distinct'] as const) {

@@ -6,10 +6,10 @@
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { applyPriority, RESULTS_JSON, writeSection } from './lib/results.js'
+import { prepareProcess, RESULTS_JSON, writeSection } from './lib/results.js'
 import { writeReport } from './report.js'
 
-applyPriority()
+prepareProcess()
 
 const STEPS: { name: string; script: string; nodeArgs: string[]; limitS: number }[] = [
   { name: 'in-process', script: 'inprocess.ts', nodeArgs: [], limitS: 300 },
