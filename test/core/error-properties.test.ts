@@ -84,6 +84,13 @@ describe('BearerGuardError properties', () => {
     expect(createError.isHttpError(error)).toBe(true)
   })
 
+  it("leaves the process's Error.stackTraceLimit as it found it", () => {
+    const before = Error.stackTraceLimit
+    for (const [, make] of makers) make()
+    expect(Error.stackTraceLimit).toBe(before)
+    expect(new Error('elsewhere').stack).toMatch(/\n\s+at /)
+  })
+
   it('keeps the cause it was given, and has none otherwise', () => {
     const cause = new Error('jose said no')
     expect(new InvalidTokenError('x', { reason: 'expired', realm: 'api', cause }).cause).toBe(cause)
