@@ -161,6 +161,18 @@ describe('azureAd: issuer rule', () => {
     const { issuer } = rules({ tokenVersions: ['2.0'] })
     expect(issuer(V2(TENANT), claims({ tid: TENANT }))).toBe(true)
     expect(issuer(V1(TENANT), claims({ tid: TENANT }))).toBe(false)
+    const v1Only = rules({ tokenVersions: ['1.0'] }).issuer
+    expect(v1Only(V1(TENANT), claims({ tid: TENANT }))).toBe(true)
+    expect(v1Only(V2(TENANT), claims({ tid: TENANT }))).toBe(false)
+  })
+
+  it('multi-tenant with "*": any tenant whose own issuer it is, never a non-GUID tid or a foreign host', () => {
+    const { issuer } = rules({ tenant: 'organizations', allowedTenants: '*' })
+    expect(issuer(V2(OTHER), claims({ tid: OTHER }))).toBe(true)
+    expect(issuer(V1(OTHER), claims({ tid: OTHER }))).toBe(true)
+    expect(issuer(V2('contoso'), claims({ tid: 'contoso' }))).toBe(false)
+    expect(issuer(`https://evil.example/${OTHER}/v2.0`, claims({ tid: OTHER }))).toBe(false)
+    expect(issuer(V2(TENANT), claims({ tid: OTHER }))).toBe(false)
   })
 })
 
@@ -176,6 +188,9 @@ describe('azureAd: signing-key issuer rule', () => {
     expect(signingKeyIssuer(V2(TENANT), v1)).toBe(true)
     expect(signingKeyIssuer('https://login.microsoftonline.com/{tenantid}/v2.0', v1)).toBe(true)
     expect(signingKeyIssuer(V1(OTHER), v1)).toBe(false)
+    // A key that names the token's own (v1) issuer.
+    expect(signingKeyIssuer(V1(TENANT), v1)).toBe(true)
+    expect(signingKeyIssuer('https://sts.windows.net/{tenantid}/', v1)).toBe(true)
     expect(signingKeyIssuer(V2(TENANT), claims({ tid: 'x', iss: V2(TENANT) }))).toBe(false)
   })
 })
@@ -228,6 +243,9 @@ describe('azureAd: explanations', () => {
     )
     expect(explain('wrong_audience', { aud: ['x', OTHER] }, uriOnly)).toBe(
       'the token audience is a client id (usual in v2 tokens), but this API accepts only its App ID URI',
+    )
+    expect(explain('wrong_audience', { aud: 'https://other.example' }, clientIdOnly)).toBe(
+      `the token audience (aud) is not this API: request a token for ${CLIENT}`,
     )
     // Both forms accepted: no mix-up to explain.
     expect(explain('wrong_audience', { aud: 'api://other' })).toBe(

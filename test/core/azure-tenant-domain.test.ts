@@ -105,6 +105,22 @@ describe('azureAd with a domain tenant', () => {
     expect(hits).toBe(2)
   })
 
+  it.each([
+    [undefined, 524_288],
+    [4_096, 4_096],
+  ])(
+    'refuses a discovery document over maxResponseSize (%s): 503',
+    async (maxResponseSize, limit) => {
+      body = JSON.stringify({
+        issuer: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+        padding: 'p'.repeat(limit),
+      })
+      const issuer = issuerRule(maxResponseSize === undefined ? {} : { maxResponseSize })
+      const error = await failureOf(issuer(v2(TENANT), claims(TENANT)))
+      expect((error.cause as Error).message).toBe(`the response is larger than ${limit} bytes`)
+    },
+  )
+
   it('answers 503 while the discovery document cannot be had', async () => {
     status = 500
     const issuer = issuerRule()

@@ -101,3 +101,21 @@ describe('readAuthorization (raw header names)', () => {
     ).toBeUndefined()
   })
 })
+
+describe('credentials joined into one Authorization value', () => {
+  it.each(['Basic dXNlcg==, Bearer abc', 'Digest x,bearer abc', 'Basic x,  BEARER\tabc'])(
+    'refuses %j as credentials sent twice (400)',
+    async (value) => {
+      const error = await rejectionOf(validator.authenticate(value))
+      expect(error.status).toBe(400)
+      expect(error.reason).toBe('multiple_authorization')
+      expect(error.message).toBe('more than one set of credentials was sent')
+    },
+  )
+
+  it('still reads a comma inside another scheme as no Bearer credentials (401)', async () => {
+    const error = await rejectionOf(validator.authenticate('Digest realm="a, b", nonce="c"'))
+    expect(error.status).toBe(401)
+    expect(error.headers['WWW-Authenticate']).toBe(NO_CREDENTIALS)
+  })
+})

@@ -278,6 +278,8 @@ describe('what counts in a JWKS', () => {
         [],
         'key',
         42,
+        null,
+        { ...otherRsaKey.publicJwk, kid: 42 },
         { kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' },
         { ...otherRsaKey.privateJwk, kid: 'private' },
         { kid: 'no-kty' },
@@ -288,9 +290,8 @@ describe('what counts in a JWKS', () => {
     })
     const { validator, of } = remote()
     await validator.verify(rsaToken)
-    expect(of('keys_refreshed')[0]?.keyIds).not.toContain('private')
-    expect(of('keys_refreshed')[0]?.keyIds).not.toContain('hmac')
-    expect(of('keys_refreshed')[0]?.keyIds).not.toContain('bad-curve')
+    // bad-rsa imports (a 1-byte modulus), but can verify nothing: no RSA key under 2048 bits does.
+    expect(of('keys_refreshed')[0]?.keyIds).toEqual(['bad-rsa', 'rsa-1'])
     const byPrivate = await mintToken({ key: { ...otherRsaKey, kid: 'private' } })
     expectInvalidToken(await rejectionOf(validator.verify(byPrivate)), 'unknown_key', NO_KEY)
   })
@@ -406,6 +407,26 @@ describe('fetchJson: limits', () => {
       )
     },
   )
+
+  it('refuses a body declared larger than maxSize at once, without waiting to read it', async () => {
+    const slow = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 10_000_000 })
+      // A first byte, then nothing: reading the body would take until the time-out.
+      res.write('{')
+    })
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = new URL(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/keys`)
+      const started = performance.now()
+      await expect(fetchJson(url, 2_000, 4_096)).rejects.toThrow(
+        'the response is larger than 4096 bytes',
+      )
+      expect(performance.now() - started).toBeLessThan(1_000)
+    } finally {
+      slow.closeAllConnections()
+      await new Promise((resolve) => slow.close(resolve))
+    }
+  })
 
   it('keeps the abort as the cause of a time-out', async () => {
     server.setMode('hang')

@@ -164,24 +164,48 @@ describe('createValidator: exact messages', () => {
     )
   })
 
+  // Labels, not %j: Stryker selects tests by name, and a name holding a whole JWK never matches.
   it.each([
     [
+      'a private RSA key',
       [{ ...rsaKey.privateJwk }],
       '"keys" option must contain public keys only (a JWK with "d" is private)',
     ],
     [
+      'a public and a private EC key',
       { keys: [ecKey.publicJwk, { ...ecKey.privateJwk }] },
       '"keys" option must contain public keys only (a JWK with "d" is private)',
     ],
-    [[{ kty: 'oct', k: 'c2VjcmV0' }], '"keys" option must not contain symmetric ("oct") keys'],
-    [[null], '"keys" option must contain JWK objects with a "kty"'],
-    [['RSA'], '"keys" option must contain JWK objects with a "kty"'],
-    [[{ kty: 7 }], '"keys" option must contain JWK objects with a "kty"'],
-    [{ keys: 'x' }, '"keys" option must be a JSON Web Key Set or a non-empty array of JWKs'],
-    [{}, '"keys" option must be a JSON Web Key Set or a non-empty array of JWKs'],
-    [[], '"keys" option must be a JSON Web Key Set or a non-empty array of JWKs'],
-  ])('"keys" = %j: %s', (keys, message) => {
+    [
+      'a symmetric key',
+      [{ kty: 'oct', k: 'c2VjcmV0' }],
+      '"keys" option must not contain symmetric ("oct") keys',
+    ],
+    ['null', [null], '"keys" option must contain JWK objects with a "kty"'],
+    ['a string', ['RSA'], '"keys" option must contain JWK objects with a "kty"'],
+    ['a numeric kty', [{ kty: 7 }], '"keys" option must contain JWK objects with a "kty"'],
+    [
+      'keys that is a string',
+      { keys: 'x' },
+      '"keys" option must be a JSON Web Key Set or a non-empty array of JWKs',
+    ],
+    [
+      'an empty object',
+      {},
+      '"keys" option must be a JSON Web Key Set or a non-empty array of JWKs',
+    ],
+    ['an empty list', [], '"keys" option must be a JSON Web Key Set or a non-empty array of JWKs'],
+    ['null itself', null, '"keys" option must be a JSON Web Key Set or a non-empty array of JWKs'],
+  ])('"keys" holding %s: %s', (_, keys, message) => {
     expect(messageOf(create({ issuer: ISSUER, audience: AUDIENCE, keys }))).toBe(message)
+  })
+
+  it('accepts static keys as a list or as a JWKS, public keys only', () => {
+    for (const keys of [[rsaKey.publicJwk], { keys: [rsaKey.publicJwk, ecKey.publicJwk] }]) {
+      expect(resolveOptions({ issuer: ISSUER, audience: AUDIENCE, keys }).keySource.kind).toBe(
+        'static',
+      )
+    }
   })
 
   it.each([
