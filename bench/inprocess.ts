@@ -6,6 +6,9 @@
  * jsonwebtoken, and bearer-guard with distinct tokens (cache on and off) and a repeated token.
  *
  *   npm run bench:inprocess            (BENCH_QUICK=1 for a short smoke run)
+ *
+ * While working on the hot path, BENCH_CASES=floor,fast-jwt,bg-distinct and BENCH_ALGS=RS256 run
+ * only those cases and algorithms, and print them without writing results.
  */
 import { type KeyObject, randomBytes, verify } from 'node:crypto'
 import { createVerifier as createFastJwtVerifier } from 'fast-jwt'
@@ -24,6 +27,8 @@ const QUICK = process.env.BENCH_QUICK === '1'
 const POOL_SIZE = QUICK ? 3_000 : 20_000
 const ROUNDS = QUICK ? 2 : 7
 const ROUND_MS = QUICK ? 100 : 250
+const ONLY_CASES = process.env.BENCH_CASES?.split(',')
+const ONLY_ALGS = process.env.BENCH_ALGS?.split(',')
 
 /** Cycles through a pool; `next()` is the next element. */
 function cycle<T>(items: readonly T[]): () => T {
@@ -282,8 +287,11 @@ async function casesFor(key: BenchKey, pool: readonly string[], repeated: string
     }),
   ]
   // Every case must succeed (and every rejection case reject) before it is timed.
-  for (const benchCase of cases) await benchCase.batch(3)
-  return cases
+  const chosen = cases.filter(
+    (benchCase) => ONLY_CASES === undefined || ONLY_CASES.includes(benchCase.id),
+  )
+  for (const benchCase of chosen) await benchCase.batch(3)
+  return chosen
 }
 
 export async function runInProcess(): Promise<Record<string, unknown>> {
@@ -291,6 +299,7 @@ export async function runInProcess(): Promise<Record<string, unknown>> {
   const keys = createBenchKeys()
   const algs: Record<string, unknown> = {}
   for (const key of [keys.rsa, keys.ec]) {
+    if (ONLY_ALGS !== undefined && !ONLY_ALGS.includes(key.alg)) continue
     const started = performance.now()
     const pool = mintPool(key, POOL_SIZE)
     const repeated = mintPool(key, 1)[0] as string
@@ -323,5 +332,7 @@ export async function runInProcess(): Promise<Record<string, unknown>> {
 }
 
 const section = await runInProcess()
-writeSection('inprocess', section)
-if (process.env.BENCH_SKIP_REPORT !== '1') writeReport()
+if (ONLY_CASES === undefined && ONLY_ALGS === undefined) {
+  writeSection('inprocess', section)
+  if (process.env.BENCH_SKIP_REPORT !== '1') writeReport()
+}

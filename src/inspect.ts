@@ -20,7 +20,14 @@ import {
 } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
 import { parseScopes } from './scopes.js'
-import { checkClaims, checkHeader, formatAge, type ParsedToken, parseToken } from './token.js'
+import {
+  checkClaims,
+  checkHeader,
+  checkSignature,
+  formatAge,
+  type ParsedToken,
+  parseToken,
+} from './token.js'
 import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
 import { checkAllowedClient, checkClaimsRule, checkPermissions, readAuthInfo } from './validator.js'
 
@@ -506,8 +513,7 @@ async function checkKey(
   report.run(
     'signature',
     () => {
-      const data = Buffer.from(token.slice(0, parsed.signingInputEnd), 'latin1')
-      if (!verifier(data, parsed.signature)) {
+      if (!checkSignature(token, parsed, verifier)) {
         throw new InvalidTokenError('the token signature is invalid', {
           reason: 'bad_signature',
           realm: options.realm,

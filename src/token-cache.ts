@@ -7,6 +7,11 @@
  *   token that arrives as a new string with every request) and then compared whole.
  * - Bounded: least recently used entries go first once `maxEntries` is reached (a hit renews
  *   an entry once it has aged by half the cache, which keeps hot tokens in at a lower cost).
+ * - While a full cache sees nothing but one-off tokens (2 × maxEntries + 1,000 of them stored
+ *   since the last hit), a new token is let in only when it is verified a second time: such a stream then
+ *   neither flushes the tokens that do come back nor pays for storing entries nobody reads
+ *   (keeping an entry alive makes the garbage collector copy it and its claims). The first hit
+ *   ends this until the cache turns over unread again.
  * - An entry serves only until the token's `exp` (and within `nbf` and `maxTokenAge`); the time
  *   claims are checked again on every hit.
  * - An entry whose signing key a JWKS refresh retired, or whose keys are past `maxStaleAge`
@@ -32,6 +37,18 @@ const FINGERPRINT_LENGTH = 43
 /** Default number of tokens kept. Each entry holds the token and its AuthInfo (a few KB). */
 export const DEFAULT_TOKEN_CACHE_ENTRIES = 1_000
 
+/** The doorkeeper: this many slots per entry, within these bounds (4 bytes a slot). */
+const SEEN_SLOTS_PER_ENTRY = 16
+const MIN_SEEN_SLOTS = 1 << 14
+const MAX_SEEN_SLOTS = 1 << 20
+
+/** A 32-bit FNV-1a hash of a token's lookup key. */
+function fingerprint(id: string): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193)
+  return hash | 0
+}
+
 /** A bounded LRU of verified tokens. */
 export interface TokenCache {
   get(token: string, now: number): AuthInfo | undefined
@@ -56,6 +73,24 @@ export function createTokenCache(maxEntries: number): TokenCache {
   // window, without a delete and an insert on every hit of a hot token.
   let clock = 0
   const refreshAge = Math.max(1, maxEntries >> 1)
+  // Fingerprints of tokens verified while the cache was full and not let in, one per slot: a
+  // later token that lands on a slot overwrites it, so "seen before" fades as others come.
+  let slots = MIN_SEEN_SLOTS
+  while (slots < maxEntries * SEEN_SLOTS_PER_ENTRY && slots < MAX_SEEN_SLOTS) slots <<= 1
+  let seen: Int32Array | undefined
+  // Entries stored since the last hit: past `unread`, the cache is being flushed by one-off tokens.
+  let storedSinceHit = 0
+  const unread = 2 * maxEntries + 1_000
+  /** Whether a token was verified before (and remembers it for next time if not). */
+  function seenBefore(id: string): boolean {
+    seen ??= new Int32Array(slots)
+    const print = fingerprint(id)
+    const slot = Math.imul(print, 0x9e3779b1) >>> 0
+    const index = slot & (slots - 1)
+    if (seen[index] === print) return true
+    seen[index] = print
+    return false
+  }
   return {
     get(token, now) {
       const id = token.length > FINGERPRINT_LENGTH ? token.slice(-FINGERPRINT_LENGTH) : token
@@ -66,6 +101,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
         return undefined
       }
       if (now < entry.notBefore) return undefined
+      storedSinceHit = 0
       if (clock - entry.stamp >= refreshAge) {
         entries.delete(id)
         entry.stamp = ++clock
@@ -75,11 +111,12 @@ export function createTokenCache(maxEntries: number): TokenCache {
     },
     set(token, auth, key, notBefore, expires) {
       const id = token.length > FINGERPRINT_LENGTH ? token.slice(-FINGERPRINT_LENGTH) : token
-      if (entries.size >= maxEntries && !entries.has(id)) {
+      if (!entries.delete(id) && entries.size >= maxEntries) {
+        if (storedSinceHit >= unread && !seenBefore(id)) return
         const oldest = entries.keys().next()
         if (oldest.done !== true) entries.delete(oldest.value)
       }
-      entries.delete(id)
+      storedSinceHit++
       entries.set(id, { token, auth, key, notBefore, expires, stamp: ++clock })
     },
     get size() {

@@ -13,14 +13,19 @@ export interface ParsedToken {
   readonly claims: TokenClaims
   /** Index of the second `.`: `token.slice(0, signingInputEnd)` is the JWS signing input. */
   readonly signingInputEnd: number
-  /** The decoded signature. */
-  readonly signature: Buffer
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 const BASE64URL_VALUES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const MAX_KID_LENGTH = 1024
+
+// One buffer for every token's bytes (decoded segments, the signing input): the work between
+// writing it and reading it back is synchronous, so no other token can come in between, and a
+// token costs no allocation of its own. A longer token (maxTokenLength allows it) gets a
+// buffer of its own.
+const SCRATCH_BYTES = 16 * 1024
+const scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
 
 function reject(
   reason: RejectionReason,
@@ -38,6 +43,11 @@ function reject(
  */
 export function isCanonicalBase64url(segment: string): boolean {
   if (segment.length === 0 || segment.length % 4 === 1 || !BASE64URL.test(segment)) return false
+  return hasZeroPadBits(segment)
+}
+
+/** Whether the unused low bits of the last character of a segment are zero (RFC 4648 §3.5). */
+function hasZeroPadBits(segment: string): boolean {
   const rest = segment.length % 4
   if (rest === 0) return true
   const last = BASE64URL_VALUES.indexOf(segment.charAt(segment.length - 1))
@@ -45,17 +55,38 @@ export function isCanonicalBase64url(segment: string): boolean {
 }
 
 /**
- * Decodes one segment, refusing anything but canonical unpadded base64url: Node's decoder skips
- * characters it does not know and ignores padding and leftover bits, so the bytes are encoded
- * again and must give back the very segment (cheaper than a character-class scan, and the
- * decoding is needed anyway).
+ * Decodes the segment `token.slice(start, end)` of a token already known to be ASCII without
+ * `+`, `/` or `=`, into `into` at `at`; returns the number of bytes, or -1 when the segment is
+ * not canonical unpadded base64url. Node's decoder skips characters it does not know, so a
+ * segment decodes to exactly floor(3 × length / 4) bytes only when every character was a
+ * base64url digit; the leftover bits of the last one must be zero.
  */
-function decodeSegment(segment: string, realm: string): Buffer {
-  const bytes = Buffer.from(segment, 'base64url')
-  if (segment.length === 0 || bytes.toString('base64url') !== segment) {
-    reject('malformed_token', 'the token segments must be unpadded base64url', realm)
-  }
-  return bytes
+function decodeSegmentInto(
+  token: string,
+  start: number,
+  end: number,
+  into: Buffer,
+  at: number,
+): number {
+  const length = end - start
+  if (length === 0 || length % 4 === 1) return -1
+  const segment = token.slice(start, end)
+  const written = into.write(segment, at, 'base64url')
+  return written === (length * 3) >> 2 && hasZeroPadBits(segment) ? written : -1
+}
+
+/**
+ * Whether every character of the token is ASCII and none is `+`, `/` or `=`: with the segments'
+ * lengths checked on decoding, this makes Node's lenient decoder strict (it reads the low byte of
+ * a wider character, and the standard alphabet, as base64url).
+ */
+function isPlainAscii(token: string): boolean {
+  return (
+    Buffer.byteLength(token, 'utf8') === token.length &&
+    token.indexOf('+') === -1 &&
+    token.indexOf('/') === -1 &&
+    token.indexOf('=') === -1
+  )
 }
 
 function decodeJsonObject(
@@ -73,6 +104,10 @@ function decodeJsonObject(
     reject('malformed_token', `the token ${what} is not a JSON object`, realm)
   }
   return value as Record<string, unknown>
+}
+
+function notBase64url(realm: string): never {
+  reject('malformed_token', 'the token segments must be unpadded base64url', realm)
 }
 
 /**
@@ -105,17 +140,53 @@ export function parseToken(token: unknown, options: ResolvedOptions): ParsedToke
       realm,
     )
   }
-  const headerBytes = decodeSegment(token.slice(0, first), realm)
-  const payloadBytes = decodeSegment(token.slice(first + 1, second), realm)
-  const signature = decodeSegment(token.slice(second + 1), realm)
-  const header = decodeJsonObject(headerBytes, 'header', realm)
-  const claims = decodeJsonObject(payloadBytes, 'payload', realm)
+  if (!isPlainAscii(token)) notBase64url(realm)
+  const buffer = token.length <= SCRATCH_BYTES ? scratch : Buffer.allocUnsafe(token.length)
+  // The signature is only checked here; checkSignature decodes it when a key is at hand.
+  const signatureStart = second + 1
+  const signatureLength = token.length - signatureStart
+  if (
+    signatureLength === 0 ||
+    signatureLength % 4 === 1 ||
+    !hasZeroPadBits(token.slice(signatureStart)) ||
+    buffer.write(token.slice(signatureStart), 0, 'base64url') !== (signatureLength * 3) >> 2
+  ) {
+    notBase64url(realm)
+  }
+  const headerLength = decodeSegmentInto(token, 0, first, buffer, 0)
+  const payloadLength =
+    headerLength === -1 ? -1 : decodeSegmentInto(token, first + 1, second, buffer, headerLength)
+  if (payloadLength === -1) notBase64url(realm)
+  const header = decodeJsonObject(buffer.subarray(0, headerLength), 'header', realm)
+  const claims = decodeJsonObject(
+    buffer.subarray(headerLength, headerLength + payloadLength),
+    'payload',
+    realm,
+  )
   return {
     header: header as unknown as TokenHeader,
     claims: claims as unknown as TokenClaims,
-    signature,
     signingInputEnd: second,
   }
+}
+
+/** A signature check over bytes: the verifier of a key and algorithm (verify.ts). */
+type BytesVerifier = (data: Buffer, signature: Buffer) => boolean
+
+/**
+ * Checks the signature of a token that {@link parseToken} accepted with `verifier`: the signing
+ * input and the decoded signature are written to the shared buffer and checked at once.
+ */
+export function checkSignature(
+  token: string,
+  parsed: ParsedToken,
+  verifier: BytesVerifier,
+): boolean {
+  const end = parsed.signingInputEnd
+  const buffer = token.length <= SCRATCH_BYTES ? scratch : Buffer.allocUnsafe(token.length)
+  buffer.write(token, 0, end, 'latin1')
+  const signatureLength = buffer.write(token.slice(end + 1), end, 'base64url')
+  return verifier(buffer.subarray(0, end), buffer.subarray(end, end + signatureLength))
 }
 
 /**

@@ -141,4 +141,51 @@ describe('createTokenCache', () => {
     expect(cache.get(token(1), 1)).toBeUndefined()
     expect(cache.get(token(2), 1)?.subject).toBe('b')
   })
+
+  describe('while a full cache is flushed by one-off tokens', () => {
+    /** Stores 2 × size + 1,000 tokens in a cache of `size`, none ever read. */
+    function flushed(size: number) {
+      const cache = createTokenCache(size)
+      const stored = 2 * size + 1_000
+      for (let n = 1; n <= stored; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
+      return { cache, next: stored + 1 }
+    }
+
+    it('stores up to 2 × maxEntries + 1,000 unread tokens as plain LRU', () => {
+      const cache = createTokenCache(3)
+      for (let n = 1; n <= 1_006; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
+      expect(cache.get(token(1_006), 1)?.subject).toBe('t1006')
+      expect(cache.get(token(1_004), 1)?.subject).toBe('t1004')
+      expect(cache.get(token(1_003), 1)).toBeUndefined()
+    })
+
+    it('lets a new token in only when it is stored a second time', () => {
+      const { cache, next } = flushed(3)
+      const last = next - 1
+      cache.set(token(next), auth('new'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)).toBeUndefined()
+      expect(cache.size).toBe(3)
+      // The entries it would have evicted are still served.
+      expect(cache.get(token(last - 2), 1)?.subject).toBe(`t${last - 2}`)
+      cache.set(token(next), auth('new'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)?.subject).toBe('new')
+      expect(cache.size).toBe(3)
+    })
+
+    it('lets every new token in again after a hit', () => {
+      const { cache, next } = flushed(3)
+      expect(cache.get(token(next - 1), 1)).toBeDefined()
+      cache.set(token(next), auth('new'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)?.subject).toBe('new')
+    })
+
+    it('stays within maxEntries and lets in a token stored again much later', () => {
+      const { cache, next } = flushed(100)
+      cache.set(token(next), auth('back'), keyEntry(), 0, 100)
+      for (let n = next + 1; n < next + 500; n++) cache.set(token(n), auth('x'), keyEntry(), 0, 100)
+      expect(cache.size).toBe(100)
+      cache.set(token(next), auth('back'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)?.subject).toBe('back')
+    })
+  })
 })

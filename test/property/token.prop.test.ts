@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BearerGuardError, createValidator, type Validator } from '../../src/index.js'
-import { isCanonicalBase64url } from '../../src/token.js'
+import { resolveOptions } from '../../src/options.js'
+import { isCanonicalBase64url, parseToken } from '../../src/token.js'
 import { ecKey, rsaKey, toJwks } from '../helpers/keys.js'
 import { AUDIENCE, b64url, ISSUER, mintToken, NOW } from '../helpers/tokens.js'
 
@@ -152,6 +153,89 @@ describe('isCanonicalBase64url (property)', () => {
         numRuns: 3_000,
         examples: [['A'], ['AB'], ['AAB'], ['Zg'], ['Zh'], ['Zg='], ['A-_w'], ['']],
       },
+    )
+  })
+})
+
+describe('parseToken segment decoding (property)', () => {
+  // Characters Node's base64url decoder reads anyway (the standard alphabet, the low byte of a
+  // wider character), skips (Latin-1 letters, controls, spaces) or stops at (padding).
+  const hostileChar = fc.constantFrom(
+    ...BASE64URL,
+    '=',
+    '+',
+    '/',
+    ' ',
+    '\t',
+    '\n',
+    '\u0000',
+    '%',
+    '~',
+    '\u00c4',
+    '\u00ff',
+    '\u0141',
+    '\u0100',
+    '\u0161',
+    '\u4141',
+    '\u{1f600}',
+  )
+  const segment = fc.string({ unit: hostileChar, maxLength: 40 })
+  const options = resolveOptions({ issuer: ISSUER, audience: AUDIENCE, keys: toJwks(rsaKey) })
+  const base64Error = 'the token segments must be unpadded base64url'
+
+  function parseMessage(token: string): string | undefined {
+    try {
+      parseToken(token, options)
+      return undefined
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
+
+  it('refuses a token as not base64url exactly when one of its segments is not canonical', () => {
+    const header = b64url('{"alg":"RS256"}')
+    const payload = b64url('{"iss":"x"}')
+    fc.assert(
+      fc.property(segment, fc.nat(2), (changed, where) => {
+        const parts = [header, payload, 'c2lnbmF0dXJl']
+        parts[where] = changed
+        const message = parseMessage(parts.join('.'))
+        const canonical = isCanonicalBase64url(changed)
+        if (canonical) expect(message).not.toBe(base64Error)
+        else expect(message).toBe(base64Error)
+      }),
+      {
+        numRuns: 5_000,
+        examples: [
+          ['Q\u0141JD', 2],
+          ['QUJD=', 2],
+          ['QU+D', 1],
+          ['QU/D', 0],
+          ['QU JD', 2],
+          ['QUJ\u00c4', 2],
+          ['', 2],
+          ['QUI', 2],
+          ['QUJ', 2],
+        ],
+      },
+    )
+  })
+
+  it('decodes header and payload to what a strict decoder reads', () => {
+    fc.assert(
+      fc.property(
+        jsonObject,
+        jsonObject,
+        fc.uint8Array({ minLength: 1, maxLength: 300 }),
+        (h, p, sig) => {
+          const token = `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(p))}.${Buffer.from(sig).toString('base64url')}`
+          const parsed = parseToken(token, options)
+          expect(parsed.header).toEqual(JSON.parse(JSON.stringify(h)))
+          expect(parsed.claims).toEqual(JSON.parse(JSON.stringify(p)))
+          expect(parsed.signingInputEnd).toBe(token.lastIndexOf('.'))
+        },
+      ),
+      { numRuns: 500 },
     )
   })
 })
