@@ -258,6 +258,39 @@ describe('Validator.verify (AuthInfo)', () => {
   })
 })
 
+describe('Validator.verify: the AuthInfo object', () => {
+  it('is a frozen plain object whose lists are frozen and not the claims own arrays', async () => {
+    const plain = validatorWith({})
+    const scp = ['Files.Read', 'Files.Read', '', 'Files.Write']
+    const auth = await plain.verify(await mintToken({ claims: { scp, aud: [AUDIENCE, 'other'] } }))
+    expect(Object.getPrototypeOf(auth)).toBe(Object.prototype)
+    expect(auth.constructor).toBe(Object)
+    expect(Object.isFrozen(auth)).toBe(true)
+    expect(auth.scopes).toEqual(['Files.Read', 'Files.Write'])
+    expect(auth.claims.scp).toEqual(scp)
+    expect(auth.audience).toEqual([AUDIENCE, 'other'])
+    expect(auth.audience).not.toBe(auth.claims.aud)
+    for (const list of [auth.scopes, auth.roles, auth.audience]) {
+      expect(Object.isFrozen(list)).toBe(true)
+    }
+    expect(Object.keys(auth)).toEqual([
+      'token',
+      'header',
+      'claims',
+      'subject',
+      'issuer',
+      'audience',
+      'scopes',
+      'roles',
+      'clientId',
+      'tenantId',
+      'appOnly',
+      'expiresAt',
+      'issuedAt',
+    ])
+  })
+})
+
 describe('Validator.verify (verified-token cache)', () => {
   it('answers a repeated token with the same AuthInfo', async () => {
     const cached = validatorWith({})
