@@ -3,8 +3,9 @@
  * answered without parsing or verifying it again.
  *
  * - Only tokens that passed every check are stored, and a hit is the very string that was
- *   verified. Entries are found by the end of the signature (hashing a short key, not a 1-2 KB
- *   token that arrives as a new string with every request) and then compared whole.
+ *   verified. Entries are found by a number read from the end of the signature (no string is
+ *   made or hashed for a 1-2 KB token that arrives as a new string with every request) and then
+ *   compared whole.
  * - Bounded: least recently used entries go first once `maxEntries` is reached (a hit renews
  *   an entry once it has aged by half the cache, which keeps hot tokens in at a lower cost).
  * - While a full cache sees nothing but one-off tokens (2 × maxEntries + 1,000 of them stored
@@ -31,8 +32,9 @@ interface CacheEntry {
   stamp: number
 }
 
-// 43 base64url characters: the last 32 bytes of the signature, unpredictable without the key.
-const FINGERPRINT_LENGTH = 43
+// Characters of the signature's end folded into the lookup key: up to 6 bits of entropy each
+// (the last one's low bits may be padding), unpredictable without the signing key.
+const KEY_CHARACTERS = 8
 
 /** Default number of tokens kept. Each entry holds the token and its AuthInfo (a few KB). */
 export const DEFAULT_TOKEN_CACHE_ENTRIES = 1_000
@@ -42,11 +44,16 @@ const SEEN_SLOTS_PER_ENTRY = 16
 const MIN_SEEN_SLOTS = 1 << 14
 const MAX_SEEN_SLOTS = 1 << 20
 
-/** A 32-bit FNV-1a hash of a token's lookup key. */
-function fingerprint(id: string): number {
+/**
+ * The lookup key of a token: an FNV-1a hash of its last characters, made a small integer (V8
+ * hashes those for free). Two tokens may share a key; a hit is compared whole.
+ */
+function keyOf(token: string): number {
   let hash = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193)
-  return hash | 0
+  const end = token.length
+  const start = end > KEY_CHARACTERS ? end - KEY_CHARACTERS : 0
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ token.charCodeAt(i), 0x01000193)
+  return hash >>> 2
 }
 
 /** A bounded LRU of verified tokens. */
@@ -67,7 +74,7 @@ export interface TokenCache {
  * ```
  */
 export function createTokenCache(maxEntries: number): TokenCache {
-  const entries = new Map<string, CacheEntry>()
+  const entries = new Map<number, CacheEntry>()
   // Insertions so far. A hit moves its entry to the young end only when it has aged by half the
   // cache since its last move: still least-recently-used eviction for anything used in that
   // window, without a delete and an insert on every hit of a hot token.
@@ -82,18 +89,16 @@ export function createTokenCache(maxEntries: number): TokenCache {
   let storedSinceHit = 0
   const unread = 2 * maxEntries + 1_000
   /** Whether a token was verified before (and remembers it for next time if not). */
-  function seenBefore(id: string): boolean {
+  function seenBefore(id: number): boolean {
     seen ??= new Int32Array(slots)
-    const print = fingerprint(id)
-    const slot = Math.imul(print, 0x9e3779b1) >>> 0
-    const index = slot & (slots - 1)
-    if (seen[index] === print) return true
-    seen[index] = print
+    const index = (Math.imul(id, 0x9e3779b1) >>> 0) & (slots - 1)
+    if (seen[index] === id) return true
+    seen[index] = id
     return false
   }
   return {
     get(token, now) {
-      const id = token.length > FINGERPRINT_LENGTH ? token.slice(-FINGERPRINT_LENGTH) : token
+      const id = keyOf(token)
       const entry = entries.get(id)
       if (entry === undefined || entry.token !== token) return undefined
       if (now >= entry.expires || entry.key.retired || now * 1000 > entry.key.usableUntil) {
@@ -110,7 +115,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
       return entry.auth
     },
     set(token, auth, key, notBefore, expires) {
-      const id = token.length > FINGERPRINT_LENGTH ? token.slice(-FINGERPRINT_LENGTH) : token
+      const id = keyOf(token)
       if (!entries.delete(id) && entries.size >= maxEntries) {
         if (storedSinceHit >= unread && !seenBefore(id)) return
         const oldest = entries.keys().next()

@@ -28,13 +28,24 @@ describe('createTokenCache', () => {
     const a = token(1)
     cache.set(a, auth('a'), keyEntry(), 0, 100)
     expect(cache.get(a, 10)?.subject).toBe('a')
-    // Same last 43 characters (the lookup key), different token.
+    // Same end (the lookup key is read from it), different token.
     expect(cache.get(token(1, 'x.y.'), 10)).toBeUndefined()
     expect(cache.get(a.slice(1), 10)).toBeUndefined()
     expect(cache.size).toBe(1)
   })
 
-  it('handles tokens no longer than the fingerprint', () => {
+  it('keeps one of two tokens that share a lookup key, and never answers one for the other', () => {
+    const cache = createTokenCache(10)
+    const a = token(1, 'a.b.')
+    const b = token(1, 'c.d.')
+    cache.set(a, auth('a'), keyEntry(), 0, 100)
+    cache.set(b, auth('b'), keyEntry(), 0, 100)
+    expect(cache.get(a, 1)).toBeUndefined()
+    expect(cache.get(b, 1)?.subject).toBe('b')
+    expect(cache.size).toBe(1)
+  })
+
+  it('handles tokens no longer than the lookup key', () => {
     const cache = createTokenCache(10)
     cache.set('short', auth('s'), keyEntry(), 0, 100)
     cache.set('x'.repeat(43), auth('x'), keyEntry(), 0, 100)
