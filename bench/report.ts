@@ -194,10 +194,19 @@ function targets(results: {
       const rps = run.requestsPerSec / bare.requestsPerSec
       const cpu = bare.serverCpuUsPerRequest / run.serverCpuUsPerRequest
       const noop = runOf(http, 'repeated', target.replace('bearer-guard', 'noop') as Target)
-      const reference =
+      const syncNoop = runOf(
+        http,
+        'repeated',
+        target.replace('bearer-guard', 'sync-noop') as Target,
+      )
+      const reference = [
         noop === undefined
           ? ''
-          : `; an empty async middleware: ${ratio(noop.requestsPerSec / bare.requestsPerSec)} req/s, ${fmt(noop.serverCpuUsPerRequest)} µs`
+          : `; an empty async middleware: ${ratio(noop.requestsPerSec / bare.requestsPerSec)} req/s, ${fmt(noop.serverCpuUsPerRequest)} µs`,
+        syncNoop === undefined
+          ? ''
+          : `; an empty sync middleware: ${ratio(syncNoop.requestsPerSec / bare.requestsPerSec)} req/s, ${fmt(syncNoop.serverCpuUsPerRequest)} µs`,
+      ].join('')
       rows.push({
         what: `HTTP, repeated token, ${TARGET_LABELS[target]}`,
         goal: `≥ ${goal.toFixed(2)}× ${TARGET_LABELS[bareOf(target)]}`,
@@ -598,7 +607,11 @@ function chart(
               .replace(' (prepared verifier per key, its cache on)', '')
               .replace(
                 ' an async middleware that only reads the header (reference)',
-                ' empty middleware',
+                ' empty async middleware',
+              )
+              .replace(
+                ' a synchronous middleware that only reads the header (reference)',
+                ' empty sync middleware',
               ),
             value,
             text: `${value.toFixed(2)}× (${fmtInt((run as HttpRun).requestsPerSec)} req/s)`,

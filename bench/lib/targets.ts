@@ -2,6 +2,7 @@
 export const TARGETS = [
   'express-bare',
   'express-noop',
+  'express-sync-noop',
   'express-bearer-guard',
   'express-oauth2-jwt-bearer',
   'express-jwt',
@@ -17,6 +18,7 @@ export type Target = (typeof TARGETS)[number]
 export const TARGET_LABELS: Readonly<Record<Target, string>> = {
   'express-bare': 'bare Express 5',
   'express-noop': 'Express + an async middleware that only reads the header (reference)',
+  'express-sync-noop': 'Express + a synchronous middleware that only reads the header (reference)',
   'express-bearer-guard': 'Express + bearer-guard',
   'express-oauth2-jwt-bearer': 'Express + express-oauth2-jwt-bearer',
   'express-jwt': 'Express + express-jwt + jwks-rsa',
