@@ -7,7 +7,7 @@
  * - `auth-hit`: `authenticate('Bearer ' + token)` with the repeated token.
  * Tokens are minted here, before profiling, so the profiles hold only the loops. Prints the
  * heaviest functions; the .cpuprofile files stay in bench/.tmp/profiles/ (Chrome DevTools or
- * speedscope open them).
+ * speedscope open them). BENCH_PROFILE_MODES=distinct,hit runs only those.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -88,7 +88,9 @@ if (process.argv[2] === '--child') {
   const keys = createBenchKeys()
   saveBenchKeys(keys, KEYS)
   writeFileSync(POOL, JSON.stringify(mintPool(keys.rsa, 10_000)))
+  const only = process.env.BENCH_PROFILE_MODES?.split(',')
   for (const mode of MODES) {
+    if (only !== undefined && !only.includes(mode)) continue
     const dir = join(TMP, 'profiles', mode)
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
