@@ -39,10 +39,13 @@ const KEY_CHARACTERS = 8
 /** Default number of tokens kept. Each entry holds the token and its AuthInfo (a few KB). */
 export const DEFAULT_TOKEN_CACHE_ENTRIES = 1_000
 
-/** The doorkeeper: this many slots per entry, within these bounds (4 bytes a slot). */
-const SEEN_SLOTS_PER_ENTRY = 16
-const MIN_SEEN_SLOTS = 1 << 14
-const MAX_SEEN_SLOTS = 1 << 20
+/**
+ * The doorkeeper remembers about 4 × maxEntries recent one-off tokens (4 bytes each): a token that
+ * comes back after many more others would be evicted again before its next use anyway.
+ */
+const SEEN_SLOTS_PER_ENTRY = 4
+const MIN_SEEN_SLOTS = 1 << 10
+const MAX_SEEN_SLOTS = 1 << 22
 
 /**
  * The lookup key of a token: an FNV-1a hash of its last characters, made a small integer (V8
