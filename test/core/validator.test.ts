@@ -258,6 +258,25 @@ describe('Validator.verify (AuthInfo)', () => {
   })
 })
 
+describe('Validator.verify: token sizes', () => {
+  it('verifies tokens longer than its shared decoding buffer, between ordinary ones', async () => {
+    const roomy = validatorWith({ maxTokenLength: 200_000 })
+    const big = await mintToken({ claims: { blob: 'x'.repeat(60_000), scp: 'Files.Read' } })
+    const small = await mintToken({ claims: { scp: 'Files.Write' } })
+    expect(big.length).toBeGreaterThan(80_000)
+    expect((await roomy.verify(big)).scopes).toEqual(['Files.Read'])
+    expect((await roomy.verify(small)).scopes).toEqual(['Files.Write'])
+    const [header, payload, signature] = big.split('.')
+    const flipped = `${signature?.startsWith('A') ? 'B' : 'A'}${signature?.slice(1)}`
+    expectInvalidToken(
+      await rejectionOf(roomy.verify(`${header}.${payload}.${flipped}`)),
+      'bad_signature',
+      'the token signature is invalid',
+    )
+    expect((await roomy.verify(small)).scopes).toEqual(['Files.Write'])
+  })
+})
+
 describe('Validator.verify: the AuthInfo object', () => {
   it('is a frozen plain object whose lists are frozen and not the claims own arrays', async () => {
     const plain = validatorWith({})
