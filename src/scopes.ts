@@ -42,6 +42,13 @@ function compact(names: string[]): string[] {
   return names
 }
 
+/** A plain copy of a list (no `Symbol.species`, no iterator: a subclass gives a plain array). */
+export function copyNames(names: readonly string[]): string[] {
+  const copy = new Array<string>(names.length)
+  for (let i = 0; i < names.length; i++) copy[i] = names[i] as string
+  return copy
+}
+
 /**
  * Parses a `scope` or `scp` claim into its scope tokens: a space-separated string (RFC 6749
  * §3.3, RFC 8693 §4.2) or an array of strings (as Okta sends). Empty tokens and repeats are dropped.
@@ -58,7 +65,7 @@ export function parseScopes(value: unknown): string[] | undefined {
   if (typeof value === 'string') return compact(value.split(' '))
   if (Array.isArray(value)) {
     for (const item of value) if (typeof item !== 'string') return undefined
-    return compact(value.slice() as string[])
+    return compact(copyNames(value as string[]))
   }
   return undefined
 }

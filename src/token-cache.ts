@@ -49,7 +49,8 @@ const MAX_SEEN_SLOTS = 1 << 22
 
 /**
  * The lookup key of a token: an FNV-1a hash of its last characters, made a small integer (V8
- * hashes those for free). Two tokens may share a key; a hit is compared whole.
+ * hashes those for free). Two tokens may share a key (about one pair in 2^30): then the later
+ * replaces the earlier, and a hit is always compared whole.
  */
 function keyOf(token: string): number {
   let hash = 0x811c9dc5

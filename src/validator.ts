@@ -14,7 +14,7 @@ import {
 } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
 import { setRealm } from './realm.js'
-import { parseScopes } from './scopes.js'
+import { copyNames, parseScopes } from './scopes.js'
 import { checkClaims, checkHeader, checkSignature, type ParsedToken, parseToken } from './token.js'
 import { createTokenCache } from './token-cache.js'
 import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
@@ -163,8 +163,10 @@ export function readAuthInfo(
       : scp.length === 0
         ? scope
         : (parseScopes(scp.concat(scope)) as string[])
-  const { aud } = claims
-  const audience = typeof aud === 'string' ? Array.of(aud) : aud.slice()
+  // The validator checked aud before; inspectToken reads the claims whatever their checks said.
+  const aud: unknown = claims.aud
+  const audience =
+    typeof aud === 'string' ? Array.of(aud) : Array.isArray(aud) ? copyNames(aud) : []
   const auth = new NewAuthInfo(
     token,
     Object.freeze(header),

@@ -149,4 +149,17 @@ describe('parseScopes', () => {
       expect(parseScopes(names.join(' '))).toEqual(expected)
     },
   )
+
+  it('leaves the list it is given alone and answers a plain array, even for a subclass', () => {
+    class Names extends Array<string> {
+      static override get [Symbol.species](): ArrayConstructor {
+        throw new Error('species must not be read')
+      }
+    }
+    const names = Names.from(['b', 'a', 'b', '']) as Names
+    const parsed = parseScopes(names)
+    expect(parsed).toEqual(['b', 'a'])
+    expect(Object.getPrototypeOf(parsed)).toBe(Array.prototype)
+    expect([...names]).toEqual(['b', 'a', 'b', ''])
+  })
 })

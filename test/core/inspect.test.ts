@@ -164,6 +164,19 @@ describe('inspectToken', () => {
     )
   })
 
+  it.each([
+    ['no aud', undefined],
+    ['a numeric aud', 42],
+    ['an object aud', { a: 1 }],
+  ])('reports a token with %s as a failed aud check, without throwing', async (_, aud) => {
+    const token = await mintToken({ claims: { aud } as never })
+    const report = await inspectToken(token, options, { now: NOW })
+    expect(report.verdict).toBe('rejected')
+    expect(check(report, 'aud').status).toBe('fail')
+    expect(check(report, 'permission_claims').status).toBe('pass')
+    expect(report.error?.reason).toBe(aud === undefined ? 'missing_claim' : 'invalid_claim')
+  })
+
   it('checks the times at the current time unless told otherwise', async () => {
     const report = await inspectToken(await mintToken(), options)
     expect(check(report, 'exp').status).toBe('fail')
