@@ -21,15 +21,22 @@
 import type { KeyEntry } from './jwks.js'
 import type { AuthInfo } from './types.js'
 
-interface CacheEntry {
-  readonly token: string
-  readonly auth: AuthInfo
-  readonly key: KeyEntry
-  /** Seconds: a hit needs `notBefore <= now < expires`. */
-  readonly notBefore: number
-  readonly expires: number
-  /** The insertion count when the entry last moved to the young end. */
-  stamp: number
+/**
+ * One cached token. A class, not an object literal: V8 would see every literal-made entry outlive
+ * its first collections and pretenure that literal, which measurably slowed verification with
+ * the cache on (bench/, ES256: 2.5 µs per token).
+ */
+class CacheEntry {
+  constructor(
+    readonly token: string,
+    readonly auth: AuthInfo,
+    readonly key: KeyEntry,
+    /** Seconds: a hit needs `notBefore <= now < expires`. */
+    readonly notBefore: number,
+    readonly expires: number,
+    /** The insertion count when the entry last moved to the young end. */
+    public stamp: number,
+  ) {}
 }
 
 // Characters of the signature's end folded into the lookup key: up to 6 bits of entropy each
@@ -126,7 +133,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
         if (oldest.done !== true) entries.delete(oldest.value)
       }
       storedSinceHit++
-      entries.set(id, { token, auth, key, notBefore, expires, stamp: ++clock })
+      entries.set(id, new CacheEntry(token, auth, key, notBefore, expires, ++clock))
     },
     get size() {
       return entries.size
