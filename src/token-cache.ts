@@ -54,6 +54,13 @@ const SEEN_SLOTS_PER_ENTRY = 4
 const MIN_SEEN_SLOTS = 1 << 10
 const MAX_SEEN_SLOTS = 1 << 22
 
+/** How many fingerprints the doorkeeper of a cache of `maxEntries` keeps: a power of two. */
+export function doorkeeperSlots(maxEntries: number): number {
+  let slots = MIN_SEEN_SLOTS
+  while (slots < maxEntries * SEEN_SLOTS_PER_ENTRY && slots < MAX_SEEN_SLOTS) slots <<= 1
+  return slots
+}
+
 /**
  * The lookup key of a token: an FNV-1a hash of its last characters, made a small integer (V8
  * hashes those for free). Two tokens may share a key (about one pair in 2^30): then the later
@@ -93,8 +100,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
   const refreshAge = Math.max(1, maxEntries >> 1)
   // Fingerprints of tokens verified while the cache was full and not let in, one per slot: a
   // later token that lands on a slot overwrites it, so "seen before" fades as others come.
-  let slots = MIN_SEEN_SLOTS
-  while (slots < maxEntries * SEEN_SLOTS_PER_ENTRY && slots < MAX_SEEN_SLOTS) slots <<= 1
+  const slots = doorkeeperSlots(maxEntries)
   let seen: Int32Array | undefined
   // Entries stored since the last hit: past `unread`, the cache is being flushed by one-off tokens.
   let storedSinceHit = 0

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { KeyEntry } from '../../src/jwks.js'
-import { createTokenCache } from '../../src/token-cache.js'
+import { createTokenCache, doorkeeperSlots } from '../../src/token-cache.js'
 import type { AuthInfo } from '../../src/types.js'
 
 function keyEntry(overrides: Partial<KeyEntry> = {}): KeyEntry {
@@ -151,6 +151,19 @@ describe('createTokenCache', () => {
     expect(cache.size).toBe(1)
     expect(cache.get(token(1), 1)).toBeUndefined()
     expect(cache.get(token(2), 1)?.subject).toBe('b')
+  })
+
+  it.each([
+    [1, 1_024],
+    [256, 1_024],
+    [257, 2_048],
+    [1_000, 4_096],
+    [1_024, 4_096],
+    [1_025, 8_192],
+    [1_048_576, 4_194_304],
+    [10_000_000, 4_194_304],
+  ])('remembers one-off tokens of a cache of %i entries in %i slots', (entries, slots) => {
+    expect(doorkeeperSlots(entries)).toBe(slots)
   })
 
   describe('while a full cache is flushed by one-off tokens', () => {
