@@ -15,7 +15,6 @@ export interface ParsedToken {
   readonly signingInputEnd: number
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/
 const BASE64URL_VALUES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const MAX_KID_LENGTH = 1024
@@ -37,16 +36,10 @@ function reject(
 }
 
 /**
- * Whether a segment is canonical unpadded base64url: only the 64 URL-safe characters, a length
- * that is not 1 modulo 4, and zero bits in the unused low bits of the last character. Lenient
- * decoders accept more; accepting more would let a changed string pass as the same token.
+ * Whether the unused low bits of the last character of a segment are zero (RFC 4648 §3.5):
+ * lenient decoders ignore them, and accepting them would let a changed string pass as the same
+ * token.
  */
-export function isCanonicalBase64url(segment: string): boolean {
-  if (segment.length === 0 || segment.length % 4 === 1 || !BASE64URL.test(segment)) return false
-  return hasZeroPadBits(segment)
-}
-
-/** Whether the unused low bits of the last character of a segment are zero (RFC 4648 §3.5). */
 function hasZeroPadBits(segment: string): boolean {
   const rest = segment.length % 4
   if (rest === 0) return true

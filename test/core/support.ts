@@ -4,6 +4,12 @@
  */
 import { expect } from 'vitest'
 import { BearerGuardError } from '../../src/index.js'
+import { resolveOptions } from '../../src/options.js'
+import { parseToken } from '../../src/token.js'
+import { rsaKey, toJwks } from '../helpers/keys.js'
+import { AUDIENCE, b64url, ISSUER } from '../helpers/tokens.js'
+
+const parserOptions = resolveOptions({ issuer: ISSUER, audience: AUDIENCE, keys: toJwks(rsaKey) })
 
 /** `Bearer realm="api"`: the challenge for a request without credentials (RFC 6750 §3.1). */
 export const NO_CREDENTIALS = 'Bearer realm="api"'
@@ -115,4 +121,18 @@ export function expectKeysUnavailable(error: BearerGuardError, retryAfter?: stri
   expect(error.headers['www-authenticate']).toBeUndefined()
   if (retryAfter === undefined) expect(error.headers['Retry-After']).toMatch(/^[1-9][0-9]*$/)
   else expect(error.headers['Retry-After']).toBe(retryAfter)
+}
+
+/**
+ * Whether the token parser accepts `segment` as a token's signature segment (between a valid
+ * header and payload): exactly when it is canonical unpadded base64url.
+ */
+export function parsesAsSignature(segment: string): boolean {
+  const token = `${b64url('{"alg":"RS256"}')}.${b64url('{"iss":"x"}')}.${segment}`
+  try {
+    parseToken(token, parserOptions)
+    return true
+  } catch {
+    return false
+  }
 }
