@@ -25,8 +25,9 @@ export interface TokenClaims {
 
 /**
  * What bearer-guard knows about the caller once a token has been verified. Adapters attach it
- * to `req.auth` (Express) or `ctx.state.auth` (Koa). It is frozen: the same object may serve
- * every request that repeats the token.
+ * to `req.auth` (Express) or `ctx.state.auth` (Koa). It is immutable all the way down (header,
+ * claims and every nested value, the lists and the dates): the same object may serve every
+ * request that repeats the token, so no request can change what another sees.
  *
  * @example
  * ```ts

@@ -6,6 +6,7 @@ import {
 } from './authorization.js'
 import { BearerGuardError, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
+import { deepFreeze, ImmutableDate } from './immutable.js'
 import {
   createRemoteKeySource,
   createStaticKeySource,
@@ -122,8 +123,9 @@ function AuthRecord(
   this.clientId = firstString(claims.azp, claims.appid, claims.client_id, claims.cid)
   this.tenantId = typeof claims.tid === 'string' ? claims.tid : undefined
   this.appOnly = isAppOnly(claims, scopes)
-  this.expiresAt = new Date(claims.exp * 1000)
-  this.issuedAt = typeof claims.iat === 'number' ? new Date(claims.iat * 1000) : undefined
+  this.expiresAt = Object.freeze(new ImmutableDate(claims.exp * 1000))
+  this.issuedAt =
+    typeof claims.iat === 'number' ? Object.freeze(new ImmutableDate(claims.iat * 1000)) : undefined
 }
 AuthRecord.prototype = Object.prototype
 const NewAuthInfo = AuthRecord as unknown as new (
@@ -136,7 +138,8 @@ function namesOf(value: unknown): readonly string[] | undefined {
 }
 
 /**
- * Builds the frozen {@link AuthInfo} of a token whose claims passed their checks; a `scp`,
+ * Builds the {@link AuthInfo} of a token whose claims passed their checks, immutable all the way
+ * down (header, claims and every nested value, the lists, the dates); a `scp`,
  * `scope` or `roles` claim of the wrong shape is a 401 `invalid_token`.
  */
 export function readAuthInfo(
@@ -169,8 +172,8 @@ export function readAuthInfo(
     typeof aud === 'string' ? Array.of(aud) : Array.isArray(aud) ? copyNames(aud) : []
   const auth = new NewAuthInfo(
     token,
-    Object.freeze(header),
-    Object.freeze(claims),
+    deepFreeze(header),
+    deepFreeze(claims),
     Object.freeze(audience),
     Object.freeze(scopes),
     Object.freeze(roles),
