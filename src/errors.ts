@@ -45,6 +45,7 @@ export type RejectionReason =
   | 'wrong_tenant'
   | 'wrong_client'
   | 'wrong_token_version'
+  | 'unproven_binding'
   | 'no_permissions'
   | 'missing_scope'
   | 'missing_role'

@@ -41,6 +41,7 @@ export type CheckStatus = 'pass' | 'fail' | 'skip'
  * - `alg`, `kid`, `typ`, `crit`: the protected header (RFC 7515 §4.1, RFC 8725 §3.1, §3.11);
  * - `iss`, `aud`, `exp`, `nbf`, `iat`, `max_age`, `sub`, `required_claims`: the claims
  *   (RFC 7519 §4.1, RFC 9068 §4), with the Entra ID tenant and version rules inside `iss`;
+ *   `cnf`: a token bound to a key or certificate is never accepted as Bearer (RFC 9449 §7.2);
  * - `permission_claims`, `client`, `permissions`, `claims_rule`: `scp`/`scope`/`roles` shapes,
  *   `allowedClients`, `requirePermissions` and `validateClaims` (the Entra ID tenant allow-list);
  * - `key`, `key_issuer`, `signature`: a key of the key set found by `kid` and `alg`, its
@@ -59,6 +60,7 @@ export type CheckName =
   | 'iat'
   | 'max_age'
   | 'sub'
+  | 'cnf'
   | 'required_claims'
   | 'permission_claims'
   | 'client'
@@ -135,6 +137,7 @@ const CLAIM_CHECKS: readonly CheckName[] = [
   'iat',
   'max_age',
   'sub',
+  'cnf',
   'required_claims',
   'permission_claims',
   'client',
@@ -202,6 +205,7 @@ function isolateClaims(claims: TokenClaims, keep: CheckName, now: number): Token
   if (keep !== 'nbf' && isolated.nbf !== undefined) isolated.nbf = now
   if (keep !== 'iat' && keep !== 'max_age' && isolated.iat !== undefined) isolated.iat = now
   if (keep !== 'sub' && isolated.sub !== undefined) isolated.sub = NEUTRAL
+  if (keep !== 'cnf') delete isolated.cnf
   return isolated as unknown as TokenClaims
 }
 
@@ -388,6 +392,10 @@ async function checkClaimRules(
   else if (!iatValid) report.skip(['max_age'], 'the iat claim is not valid')
   else await isolated('max_age', `issued within the last ${options.maxTokenAge} s`)
   await isolated('sub', claimText('sub', claims.sub, now))
+  await isolated(
+    'cnf',
+    claims.cnf === undefined ? 'no cnf: not bound to a key or certificate' : 'bound (cnf)',
+  )
   if (options.requiredClaims.length === 0) report.skip(['required_claims'], 'none set')
   else await isolated('required_claims', `present: ${options.requiredClaims.join(', ')}`)
   checkCallerRules(report, parsed, options, configured)

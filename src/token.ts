@@ -311,11 +311,29 @@ export function checkClaims(
   }
   if (sub !== undefined && typeof sub !== 'string')
     reject('invalid_claim', 'the token sub claim must be a string', realm)
+  checkConfirmation(claims, realm)
   for (const name of options.requiredClaims) {
     if (claims[name] === undefined)
       reject('missing_claim', 'the token lacks a claim this API requires', realm)
   }
   return pending
+}
+
+/**
+ * A token with a confirmation claim (`cnf`, RFC 7800) is bound to a key (DPoP, RFC 9449 §6: `jkt`)
+ * or a certificate (mTLS, RFC 8705 §3: `x5t#S256`): whoever presents it must prove possession
+ * of that key, so it is never accepted as a plain Bearer token (RFC 9449 §7.2, RFC 8705 §3).
+ * Whatever the `cnf` holds, even a member unknown here, the token is refused: a stolen bound
+ * token must be useless without its key.
+ */
+export function checkConfirmation(claims: TokenClaims, realm: string): void {
+  if (claims.cnf !== undefined) {
+    reject(
+      'unproven_binding',
+      'the token is bound to a key or certificate (cnf) and cannot be used as a Bearer token',
+      realm,
+    )
+  }
 }
 
 function wrongIssuer(options: ResolvedOptions): never {

@@ -78,6 +78,7 @@ describe('bearer-guard inspect', () => {
       'PASS iat',
       'SKIP max_age',
       'PASS sub',
+      'PASS cnf',
       'SKIP required_claims',
       'PASS permission_claims',
       'SKIP client',
