@@ -1,20 +1,14 @@
 /**
- * Express 4 and 5 glue: reads every Authorization value from `req.rawHeaders`, lets the core
- * decide, puts the result on `req.auth` and hands rejections to `next(err)`. Every rejection is
- * an http-errors error with `status` and `headers`, so Express's default handler (finalhandler)
- * already answers with the right status and `WWW-Authenticate` (RFC 6750 §3). A custom error
- * handler must copy `err.headers` onto the response.
+ * Express 4 and 5 glue: hands the request to the core (`validator.decide`), puts the caller on
+ * `req.auth` and hands rejections to `next(err)`. Every rejection is an http-errors error with
+ * `status` and `headers`, so Express's default handler (finalhandler) already answers with the
+ * right status and `WWW-Authenticate` (RFC 6750 §3). A custom error handler must copy
+ * `err.headers` onto the response.
  *
  * @module bearer-guard/express
  */
-import type { RequestHandler } from 'express'
-import type {
-  AuthenticateOptions,
-  AuthInfo,
-  Guard,
-  Validator,
-  ValidatorOptions,
-} from '../src/index.js'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
@@ -26,6 +20,13 @@ declare global {
       auth?: AuthInfo
     }
   }
+}
+
+function apply(req: Request, res: Response, next: NextFunction, decision: core.Decision): void {
+  if (decision.headers !== undefined) res.set(decision.headers)
+  if (decision.error !== undefined) return next(decision.error)
+  req.auth = decision.auth
+  next()
 }
 
 /**
@@ -48,108 +49,29 @@ export function authenticate(
   const validator = core.toValidator(optionsOrValidator)
   // A copy: changing the caller's object later must not change what this middleware accepts.
   const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
-  return (req, _res, next) => {
-    const authorization = core.readAuthorization(req.rawHeaders)
-    // A repeated token is answered at once: no promise, no extra tick.
-    const cached = validator.lookup(authorization)
-    if (cached !== undefined) {
-      req.auth = cached
-      next()
-      return
-    }
-    validator.authenticate(authorization, authOptions).then((auth) => {
-      req.auth = auth
-      next()
-    }, next)
+  return (req, res, next) => {
+    // A repeated token is decided at once: no promise, no extra tick.
+    core.whenDecided(
+      validator.decide(req, authOptions),
+      (decision) => apply(req, res, next, decision),
+      next,
+    )
   }
 }
 
-// After auth0's `toHandler`: a guard either returns or throws an http-errors error.
-function toMiddleware(guard: Guard): RequestHandler {
-  return (req, _res, next) => {
-    try {
-      guard(req.auth)
-    } catch (err) {
-      next(err)
-      return
-    }
-    next()
-  }
-}
+const guards = core.createGuards<RequestHandler>((guard) => (req, _res, next) => {
+  next(core.checkGuard(guard, req.auth))
+})
 
-/**
- * Express middleware that needs the token's scopes (`scp` or `scope`): all of them by default,
- * any of them with `{ match: 'any' }`. 403 `insufficient_scope` when lacking, 401 without auth.
- *
- * @example
- * ```ts
- * app.get('/files', requireScopes('Files.Read'), listFiles)
- * ```
- */
-export function requireScopes(...args: Parameters<typeof core.requireScopes>): RequestHandler {
-  return toMiddleware(core.requireScopes(...args))
-}
-
-/**
- * Express middleware that needs at least one of the scopes.
- *
- * @example
- * ```ts
- * app.get('/files', requireAnyScope('Files.Read', 'Files.ReadWrite'), listFiles)
- * ```
- */
-export function requireAnyScope(...args: Parameters<typeof core.requireAnyScope>): RequestHandler {
-  return toMiddleware(core.requireAnyScope(...args))
-}
-
-/**
- * Express middleware that needs the token's `roles`: all of them by default, any with
- * `{ match: 'any' }`. Scopes never count.
- *
- * @example
- * ```ts
- * app.delete('/orders/:id', requireRoles('Orders.Admin'), deleteOrder)
- * ```
- */
-export function requireRoles(...args: Parameters<typeof core.requireRoles>): RequestHandler {
-  return toMiddleware(core.requireRoles(...args))
-}
-
-/**
- * Express middleware that needs at least one of the roles.
- *
- * @example
- * ```ts
- * app.get('/reports', requireAnyRole('Reader', 'Writer'), listReports)
- * ```
- */
-export function requireAnyRole(...args: Parameters<typeof core.requireAnyRole>): RequestHandler {
-  return toMiddleware(core.requireAnyRole(...args))
-}
-
-/**
- * Express middleware that passes a delegated token with any of the scopes or an app-only token
- * with any of the roles (application permissions).
- *
- * @example
- * ```ts
- * app.get('/data', requireScopesOrRoles('Data.Read', 'Data.Read.All'), readData)
- * ```
- */
-export function requireScopesOrRoles(
-  ...args: Parameters<typeof core.requireScopesOrRoles>
-): RequestHandler {
-  return toMiddleware(core.requireScopesOrRoles(...args))
-}
-
-/**
- * Express middleware from a predicate over the verified token; `false` is a 403.
- *
- * @example
- * ```ts
- * app.get('/finance', requireClaims((auth) => auth.claims.department === 'finance'), handler)
- * ```
- */
-export function requireClaims(...args: Parameters<typeof core.requireClaims>): RequestHandler {
-  return toMiddleware(core.requireClaims(...args))
-}
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopes} */
+export const requireScopes = guards.requireScopes
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyScope} */
+export const requireAnyScope = guards.requireAnyScope
+/** {@inheritDoc bearer-guard!GuardFactories#requireRoles} */
+export const requireRoles = guards.requireRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyRole} */
+export const requireAnyRole = guards.requireAnyRole
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopesOrRoles} */
+export const requireScopesOrRoles = guards.requireScopesOrRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
+export const requireClaims = guards.requireClaims

@@ -9,13 +9,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type {
-  AuthenticateOptions,
-  AuthInfo,
-  Guard,
-  Validator,
-  ValidatorOptions,
-} from '../src/index.js'
+import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
@@ -58,11 +52,13 @@ export function authenticate(
   const validator = core.toValidator(optionsOrValidator)
   // A copy: changing the caller's object later must not change what this hook accepts.
   const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
-  return async (request) => {
-    request.auth = await validator.authenticate(
-      core.readAuthorization(request.raw.rawHeaders),
-      authOptions,
-    )
+  return async (request, reply) => {
+    const pending = validator.decide(request.raw, authOptions)
+    // A repeated token is decided at once, without awaiting a promise.
+    const decision = pending instanceof Promise ? await pending : pending
+    if (decision.headers !== undefined) reply.headers(decision.headers)
+    if (decision.error !== undefined) throw decision.error
+    request.auth = decision.auth
   }
 }
 
@@ -89,84 +85,20 @@ const plugin: FastifyPluginAsync<BearerGuardPluginOptions> = async (fastify, plu
  */
 export const bearerGuard = fp(plugin, { fastify: '5.x', name: 'bearer-guard' })
 
-// After auth0's `toHandler`: a guard either returns or throws an http-errors error.
-function toHook(guard: Guard): BearerGuardHook {
-  return async (request) => guard(request.auth)
-}
+const guards = core.createGuards<BearerGuardHook>((guard) => async (request) => {
+  const denied = core.checkGuard(guard, request.auth)
+  if (denied !== undefined) throw denied
+})
 
-/**
- * A `preHandler` hook that needs the token's scopes (`scp` or `scope`): all of them by default,
- * any of them with `{ match: 'any' }`. 403 `insufficient_scope` when lacking, 401 without auth.
- *
- * @example
- * ```ts
- * app.get('/files', { preHandler: requireScopes('Files.Read') }, listFiles)
- * ```
- */
-export function requireScopes(...args: Parameters<typeof core.requireScopes>): BearerGuardHook {
-  return toHook(core.requireScopes(...args))
-}
-
-/**
- * A `preHandler` hook that needs at least one of the scopes.
- *
- * @example
- * ```ts
- * app.get('/files', { preHandler: requireAnyScope('Files.Read', 'Files.ReadWrite') }, listFiles)
- * ```
- */
-export function requireAnyScope(...args: Parameters<typeof core.requireAnyScope>): BearerGuardHook {
-  return toHook(core.requireAnyScope(...args))
-}
-
-/**
- * A `preHandler` hook that needs the token's `roles`: all of them by default, any with
- * `{ match: 'any' }`. Scopes never count.
- *
- * @example
- * ```ts
- * app.delete('/orders/:id', { preHandler: requireRoles('Orders.Admin') }, deleteOrder)
- * ```
- */
-export function requireRoles(...args: Parameters<typeof core.requireRoles>): BearerGuardHook {
-  return toHook(core.requireRoles(...args))
-}
-
-/**
- * A `preHandler` hook that needs at least one of the roles.
- *
- * @example
- * ```ts
- * app.get('/reports', { preHandler: requireAnyRole('Reader', 'Writer') }, listReports)
- * ```
- */
-export function requireAnyRole(...args: Parameters<typeof core.requireAnyRole>): BearerGuardHook {
-  return toHook(core.requireAnyRole(...args))
-}
-
-/**
- * A `preHandler` hook that passes a delegated token with any of the scopes or an app-only token
- * with any of the roles (application permissions).
- *
- * @example
- * ```ts
- * app.get('/data', { preHandler: requireScopesOrRoles('Data.Read', 'Data.Read.All') }, readData)
- * ```
- */
-export function requireScopesOrRoles(
-  ...args: Parameters<typeof core.requireScopesOrRoles>
-): BearerGuardHook {
-  return toHook(core.requireScopesOrRoles(...args))
-}
-
-/**
- * A `preHandler` hook from a predicate over the verified token; `false` is a 403.
- *
- * @example
- * ```ts
- * app.get('/finance', { preHandler: requireClaims((auth) => auth.tenantId === tid) }, handler)
- * ```
- */
-export function requireClaims(...args: Parameters<typeof core.requireClaims>): BearerGuardHook {
-  return toHook(core.requireClaims(...args))
-}
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopes} */
+export const requireScopes = guards.requireScopes
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyScope} */
+export const requireAnyScope = guards.requireAnyScope
+/** {@inheritDoc bearer-guard!GuardFactories#requireRoles} */
+export const requireRoles = guards.requireRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyRole} */
+export const requireAnyRole = guards.requireAnyRole
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopesOrRoles} */
+export const requireScopesOrRoles = guards.requireScopesOrRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
+export const requireClaims = guards.requireClaims

@@ -12,20 +12,14 @@
  *
  * @module bearer-guard/fetch
  */
-import type {
-  AuthenticateOptions,
-  AuthInfo,
-  Guard,
-  Validator,
-  ValidatorOptions,
-} from '../src/index.js'
+import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 
 /** What {@link authenticate} returns: checks one request, resolving to its `AuthInfo` or a Response to send. */
 export type Authenticator<Result = AuthInfo> = (
-  request: Pick<Request, 'headers'>,
+  request: core.FetchRequestLike,
 ) => Promise<Result | Response>
 
 /** A guard over the result of authentication: `undefined` when the caller may proceed, else the Response to send. */
@@ -86,97 +80,38 @@ export function authenticate(
   const validator = core.toValidator(optionsOrValidator)
   // A copy: changing the caller's object later must not change what this function accepts.
   const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
-  return (request) =>
-    validator
-      .authenticate(request.headers.get('authorization') ?? undefined, authOptions)
-      .catch(toResponse)
-}
-
-function toFetchGuard(guard: Guard): FetchGuard {
-  return (auth) => {
-    try {
-      guard(auth)
-    } catch (error) {
-      return toResponse(error)
-    }
-    return undefined
+  const answer = (decision: core.Decision): AuthInfo | undefined | Response => {
+    if (decision.error !== undefined)
+      return withHeaders(toResponse(decision.error), decision.headers)
+    return decision.auth
+  }
+  return async (request) => {
+    const pending = validator.decide(request, authOptions)
+    return answer(pending instanceof Promise ? await pending : pending)
   }
 }
 
-/**
- * A guard that needs the token's scopes (`scp` or `scope`): all of them by default, any of them
- * with `{ match: 'any' }`. Returns a 403 `insufficient_scope` Response when lacking, 401 without auth.
- *
- * @example
- * ```ts
- * const denied = requireScopes('Files.Read')(auth)
- * if (denied) return denied
- * ```
- */
-export function requireScopes(...args: Parameters<typeof core.requireScopes>): FetchGuard {
-  return toFetchGuard(core.requireScopes(...args))
+/** A Response with the decision's own headers added (none yet; `DPoP-Nonce` later). */
+function withHeaders(response: Response, headers: Readonly<Record<string, string>> | undefined) {
+  if (headers !== undefined)
+    for (const name of Object.keys(headers)) response.headers.set(name, headers[name] as string)
+  return response
 }
 
-/**
- * A guard that needs at least one of the scopes.
- *
- * @example
- * ```ts
- * const canRead = requireAnyScope('Files.Read', 'Files.ReadWrite')
- * ```
- */
-export function requireAnyScope(...args: Parameters<typeof core.requireAnyScope>): FetchGuard {
-  return toFetchGuard(core.requireAnyScope(...args))
-}
+const guards = core.createGuards<FetchGuard>((guard) => (auth) => {
+  const denied = core.checkGuard(guard, auth)
+  return denied === undefined ? undefined : toResponse(denied)
+})
 
-/**
- * A guard that needs the token's `roles`: all of them by default, any with `{ match: 'any' }`.
- * Scopes never count.
- *
- * @example
- * ```ts
- * const adminOnly = requireRoles('Orders.Admin')
- * ```
- */
-export function requireRoles(...args: Parameters<typeof core.requireRoles>): FetchGuard {
-  return toFetchGuard(core.requireRoles(...args))
-}
-
-/**
- * A guard that needs at least one of the roles.
- *
- * @example
- * ```ts
- * const staff = requireAnyRole('Reader', 'Writer')
- * ```
- */
-export function requireAnyRole(...args: Parameters<typeof core.requireAnyRole>): FetchGuard {
-  return toFetchGuard(core.requireAnyRole(...args))
-}
-
-/**
- * A guard that passes a delegated token with any of the scopes or an app-only token with any of
- * the roles (application permissions).
- *
- * @example
- * ```ts
- * const canReadData = requireScopesOrRoles('Data.Read', 'Data.Read.All')
- * ```
- */
-export function requireScopesOrRoles(
-  ...args: Parameters<typeof core.requireScopesOrRoles>
-): FetchGuard {
-  return toFetchGuard(core.requireScopesOrRoles(...args))
-}
-
-/**
- * A guard from a predicate over the verified token; `false` gives a 403 Response.
- *
- * @example
- * ```ts
- * const finance = requireClaims((auth) => auth.claims.department === 'finance')
- * ```
- */
-export function requireClaims(...args: Parameters<typeof core.requireClaims>): FetchGuard {
-  return toFetchGuard(core.requireClaims(...args))
-}
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopes} */
+export const requireScopes = guards.requireScopes
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyScope} */
+export const requireAnyScope = guards.requireAnyScope
+/** {@inheritDoc bearer-guard!GuardFactories#requireRoles} */
+export const requireRoles = guards.requireRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyRole} */
+export const requireAnyRole = guards.requireAnyRole
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopesOrRoles} */
+export const requireScopesOrRoles = guards.requireScopesOrRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
+export const requireClaims = guards.requireClaims

@@ -13,13 +13,7 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import type {
-  AuthenticateOptions,
-  AuthInfo,
-  Guard,
-  Validator,
-  ValidatorOptions,
-} from '../src/index.js'
+import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 import { toResponse } from './fetch.js'
 
@@ -76,103 +70,34 @@ export function authenticate(
   // A copy: changing the caller's object later must not change what this middleware accepts.
   const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
   const middleware: MiddlewareHandler<OptionalBearerGuardEnv> = async (c, next) => {
-    let auth: AuthInfo | undefined
-    try {
-      auth = await validator.authenticate(c.req.header('authorization'), authOptions)
-    } catch (error) {
-      throw toHTTPException(error)
+    const pending = validator.decide(c.req.raw, authOptions)
+    // A repeated token is decided at once, without awaiting a promise.
+    const decision = pending instanceof Promise ? await pending : pending
+    if (decision.headers !== undefined) {
+      for (const name of Object.keys(decision.headers)) c.header(name, decision.headers[name])
     }
-    c.set('auth', auth)
+    if (decision.error !== undefined) throw toHTTPException(decision.error)
+    c.set('auth', decision.auth)
     await next()
   }
   return middleware
 }
 
-// After auth0's `toHandler`: a guard either returns or throws an http-errors error.
-function toMiddleware(guard: Guard): GuardMiddleware {
-  return async (c, next) => {
-    try {
-      guard(c.get('auth'))
-    } catch (error) {
-      throw toHTTPException(error)
-    }
-    await next()
-  }
-}
+const guards = core.createGuards<GuardMiddleware>((guard) => async (c, next) => {
+  const denied = core.checkGuard(guard, c.get('auth'))
+  if (denied !== undefined) throw toHTTPException(denied)
+  await next()
+})
 
-/**
- * Hono middleware that needs the token's scopes (`scp` or `scope`): all of them by default, any
- * of them with `{ match: 'any' }`. 403 `insufficient_scope` when lacking, 401 without auth.
- *
- * @example
- * ```ts
- * app.get('/files', requireScopes('Files.Read'), listFiles)
- * ```
- */
-export function requireScopes(...args: Parameters<typeof core.requireScopes>): GuardMiddleware {
-  return toMiddleware(core.requireScopes(...args))
-}
-
-/**
- * Hono middleware that needs at least one of the scopes.
- *
- * @example
- * ```ts
- * app.get('/files', requireAnyScope('Files.Read', 'Files.ReadWrite'), listFiles)
- * ```
- */
-export function requireAnyScope(...args: Parameters<typeof core.requireAnyScope>): GuardMiddleware {
-  return toMiddleware(core.requireAnyScope(...args))
-}
-
-/**
- * Hono middleware that needs the token's `roles`: all of them by default, any with
- * `{ match: 'any' }`. Scopes never count.
- *
- * @example
- * ```ts
- * app.delete('/orders/:id', requireRoles('Orders.Admin'), deleteOrder)
- * ```
- */
-export function requireRoles(...args: Parameters<typeof core.requireRoles>): GuardMiddleware {
-  return toMiddleware(core.requireRoles(...args))
-}
-
-/**
- * Hono middleware that needs at least one of the roles.
- *
- * @example
- * ```ts
- * app.get('/reports', requireAnyRole('Reader', 'Writer'), listReports)
- * ```
- */
-export function requireAnyRole(...args: Parameters<typeof core.requireAnyRole>): GuardMiddleware {
-  return toMiddleware(core.requireAnyRole(...args))
-}
-
-/**
- * Hono middleware that passes a delegated token with any of the scopes or an app-only token with
- * any of the roles (application permissions).
- *
- * @example
- * ```ts
- * app.get('/data', requireScopesOrRoles('Data.Read', 'Data.Read.All'), readData)
- * ```
- */
-export function requireScopesOrRoles(
-  ...args: Parameters<typeof core.requireScopesOrRoles>
-): GuardMiddleware {
-  return toMiddleware(core.requireScopesOrRoles(...args))
-}
-
-/**
- * Hono middleware from a predicate over the verified token; `false` is a 403.
- *
- * @example
- * ```ts
- * app.get('/finance', requireClaims((auth) => auth.claims.department === 'finance'), handler)
- * ```
- */
-export function requireClaims(...args: Parameters<typeof core.requireClaims>): GuardMiddleware {
-  return toMiddleware(core.requireClaims(...args))
-}
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopes} */
+export const requireScopes = guards.requireScopes
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyScope} */
+export const requireAnyScope = guards.requireAnyScope
+/** {@inheritDoc bearer-guard!GuardFactories#requireRoles} */
+export const requireRoles = guards.requireRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyRole} */
+export const requireAnyRole = guards.requireAnyRole
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopesOrRoles} */
+export const requireScopesOrRoles = guards.requireScopesOrRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
+export const requireClaims = guards.requireClaims

@@ -1,6 +1,6 @@
 /**
- * Koa 2 and 3 glue: reads every Authorization value from `ctx.req.rawHeaders`, lets the core
- * decide and puts the result on `ctx.state.auth`. Rejections are simply thrown: each is an
+ * Koa 2 and 3 glue: hands the request (`ctx.req`, every header line as sent) to the core, which
+ * decides, and puts the result on `ctx.state.auth`. Rejections are simply thrown: each is an
  * http-errors error, and Koa's default `ctx.onerror` answers with its `status`, `headers`
  * (`WWW-Authenticate`, RFC 6750 §3) and, when `expose` is true, its message. A custom error
  * middleware must copy `err.headers` onto the response.
@@ -8,13 +8,7 @@
  * @module bearer-guard/koa
  */
 import type { Middleware } from 'koa'
-import type {
-  AuthenticateOptions,
-  AuthInfo,
-  Guard,
-  Validator,
-  ValidatorOptions,
-} from '../src/index.js'
+import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
@@ -61,105 +55,31 @@ export function authenticate(
   // A copy: changing the caller's object later must not change what this middleware accepts.
   const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
   return async (ctx, next) => {
-    const authorization = core.readAuthorization(ctx.req.rawHeaders)
-    // A repeated token is answered at once, without awaiting a promise.
-    ctx.state.auth =
-      validator.lookup(authorization) ?? (await validator.authenticate(authorization, authOptions))
+    const pending = validator.decide(ctx.req, authOptions)
+    // A repeated token is decided at once, without awaiting a promise.
+    const decision = pending instanceof Promise ? await pending : pending
+    if (decision.headers !== undefined) ctx.set(decision.headers)
+    if (decision.error !== undefined) throw decision.error
+    ctx.state.auth = decision.auth
     await next()
   }
 }
 
-// After auth0's `toHandler`: a guard either returns or throws an http-errors error.
-function toMiddleware(guard: Guard): Middleware<OptionalBearerGuardState> {
-  return (ctx, next) => {
-    guard(ctx.state.auth)
-    return next()
-  }
-}
+const guards = core.createGuards<Middleware<OptionalBearerGuardState>>((guard) => (ctx, next) => {
+  const denied = core.checkGuard(guard, ctx.state.auth)
+  if (denied !== undefined) throw denied
+  return next()
+})
 
-/**
- * Koa middleware that needs the token's scopes (`scp` or `scope`): all of them by default, any
- * of them with `{ match: 'any' }`. 403 `insufficient_scope` when lacking, 401 without auth.
- *
- * @example
- * ```ts
- * router.get('/files', requireScopes('Files.Read'), listFiles)
- * ```
- */
-export function requireScopes(
-  ...args: Parameters<typeof core.requireScopes>
-): Middleware<OptionalBearerGuardState> {
-  return toMiddleware(core.requireScopes(...args))
-}
-
-/**
- * Koa middleware that needs at least one of the scopes.
- *
- * @example
- * ```ts
- * router.get('/files', requireAnyScope('Files.Read', 'Files.ReadWrite'), listFiles)
- * ```
- */
-export function requireAnyScope(
-  ...args: Parameters<typeof core.requireAnyScope>
-): Middleware<OptionalBearerGuardState> {
-  return toMiddleware(core.requireAnyScope(...args))
-}
-
-/**
- * Koa middleware that needs the token's `roles`: all of them by default, any with
- * `{ match: 'any' }`. Scopes never count.
- *
- * @example
- * ```ts
- * router.delete('/orders/:id', requireRoles('Orders.Admin'), deleteOrder)
- * ```
- */
-export function requireRoles(
-  ...args: Parameters<typeof core.requireRoles>
-): Middleware<OptionalBearerGuardState> {
-  return toMiddleware(core.requireRoles(...args))
-}
-
-/**
- * Koa middleware that needs at least one of the roles.
- *
- * @example
- * ```ts
- * router.get('/reports', requireAnyRole('Reader', 'Writer'), listReports)
- * ```
- */
-export function requireAnyRole(
-  ...args: Parameters<typeof core.requireAnyRole>
-): Middleware<OptionalBearerGuardState> {
-  return toMiddleware(core.requireAnyRole(...args))
-}
-
-/**
- * Koa middleware that passes a delegated token with any of the scopes or an app-only token with
- * any of the roles (application permissions).
- *
- * @example
- * ```ts
- * router.get('/data', requireScopesOrRoles('Data.Read', 'Data.Read.All'), readData)
- * ```
- */
-export function requireScopesOrRoles(
-  ...args: Parameters<typeof core.requireScopesOrRoles>
-): Middleware<OptionalBearerGuardState> {
-  return toMiddleware(core.requireScopesOrRoles(...args))
-}
-
-/**
- * Koa middleware from a predicate over the verified token; `false` is a 403.
- *
- * @example
- * ```ts
- * router.get('/finance', requireClaims((auth) => auth.claims.department === 'finance'), handler)
- * ```
- */
-export function requireClaims(
-  ...args: Parameters<typeof core.requireClaims>
-): Middleware<OptionalBearerGuardState> {
-  return toMiddleware(core.requireClaims(...args))
-}
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopes} */
+export const requireScopes = guards.requireScopes
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyScope} */
+export const requireAnyScope = guards.requireAnyScope
+/** {@inheritDoc bearer-guard!GuardFactories#requireRoles} */
+export const requireRoles = guards.requireRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyRole} */
+export const requireAnyRole = guards.requireAnyRole
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopesOrRoles} */
+export const requireScopesOrRoles = guards.requireScopesOrRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
+export const requireClaims = guards.requireClaims

@@ -34,7 +34,6 @@ import type {
   AuthenticateOptions,
   AuthInfo,
   Guard,
-  GuardArgs,
   Validator,
   ValidatorOptions,
 } from '../src/index.js'
@@ -61,7 +60,7 @@ const metadata = new Reflector()
 const authenticated = new WeakSet<object>()
 
 /** The part of the request {@link BearerAuthGuard} reads and writes. */
-export interface BearerGuardRequest {
+export interface BearerGuardRequest extends core.NodeRequestLike {
   readonly rawHeaders: string[]
   /** The verified token; `undefined` for an anonymous request when credentials are optional. */
   auth?: AuthInfo
@@ -93,13 +92,18 @@ export class BearerAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<BearerGuardRequest>()
     if (!authenticated.has(request)) {
-      const authorization = core.readAuthorization(request.rawHeaders)
-      request.auth = await this.validator.authenticate(authorization, this.options)
+      const pending = this.validator.decide(request, this.options)
+      const decision = pending instanceof Promise ? await pending : pending
+      if (decision.error !== undefined) throw decision.error
+      request.auth = decision.auth
       authenticated.add(request)
     }
     const targets = [context.getClass(), context.getHandler()]
     for (const guards of this.reflector.getAll<Array<Guard[] | undefined>>(REQUIREMENTS, targets)) {
-      for (const guard of guards ?? []) guard(request.auth)
+      for (const guard of guards ?? []) {
+        const denied = core.checkGuard(guard, request.auth)
+        if (denied !== undefined) throw denied
+      }
     }
     return true
   }
@@ -157,90 +161,20 @@ function requirement(guard: Guard): RequirementDecorator {
   }
 }
 
-/**
- * Requires the token's scopes (`scp` or `scope`): all of them by default, any of them with
- * `{ match: 'any' }`. On a class or a handler; several requirements all apply. Brings
- * {@link BearerAuthGuard} along. 403 `insufficient_scope` when lacking (RFC 6750 §3.1), 401
- * without credentials. Bad names throw a `TypeError` when the class is defined.
- *
- * @example
- * ```ts
- * @Get()
- * @RequireScopes('Files.Read')
- * list(@Auth() auth: AuthInfo) {}
- * ```
- */
-export function RequireScopes(...args: GuardArgs): RequirementDecorator {
-  return requirement(core.requireScopes(...args))
-}
+const requirements = core.createGuards(requirement)
 
-/**
- * Requires at least one of the scopes. Same as `@RequireScopes(names, { match: 'any' })`.
- *
- * @example
- * ```ts
- * @RequireAnyScope('Files.Read', 'Files.ReadWrite')
- * ```
- */
-export function RequireAnyScope(...names: string[]): RequirementDecorator {
-  return requirement(core.requireAnyScope(...names))
-}
-
-/**
- * Requires the token's `roles` (app roles, or an app-only token's application permissions): all
- * of them by default, any with `{ match: 'any' }`. Scopes never count. 403 when lacking.
- *
- * @example
- * ```ts
- * @Delete(':id')
- * @RequireRoles('Orders.Admin')
- * remove() {}
- * ```
- */
-export function RequireRoles(...args: GuardArgs): RequirementDecorator {
-  return requirement(core.requireRoles(...args))
-}
-
-/**
- * Requires at least one of the roles. Same as `@RequireRoles(names, { match: 'any' })`.
- *
- * @example
- * ```ts
- * @RequireAnyRole('Reader', 'Writer')
- * ```
- */
-export function RequireAnyRole(...names: string[]): RequirementDecorator {
-  return requirement(core.requireAnyRole(...names))
-}
-
-/**
- * Passes a delegated token with any of the scopes, or an app-only token with any of the roles
- * (application permissions), for APIs that serve users and daemons alike. 403 otherwise.
- *
- * @example
- * ```ts
- * @RequireScopesOrRoles('Data.Read', 'Data.Read.All')
- * ```
- */
-export function RequireScopesOrRoles(
-  ...args: Parameters<typeof core.requireScopesOrRoles>
-): RequirementDecorator {
-  return requirement(core.requireScopesOrRoles(...args))
-}
-
-/**
- * Requires a predicate over the verified token; `false` is a 403 `insufficient_scope`.
- *
- * @example
- * ```ts
- * @RequireClaims((auth) => auth.claims.department === 'finance', 'finance staff only')
- * ```
- */
-export function RequireClaims(
-  ...args: Parameters<typeof core.requireClaims>
-): RequirementDecorator {
-  return requirement(core.requireClaims(...args))
-}
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopes} */
+export const RequireScopes = requirements.requireScopes
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyScope} */
+export const RequireAnyScope = requirements.requireAnyScope
+/** {@inheritDoc bearer-guard!GuardFactories#requireRoles} */
+export const RequireRoles = requirements.requireRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireAnyRole} */
+export const RequireAnyRole = requirements.requireAnyRole
+/** {@inheritDoc bearer-guard!GuardFactories#requireScopesOrRoles} */
+export const RequireScopesOrRoles = requirements.requireScopesOrRoles
+/** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
+export const RequireClaims = requirements.requireClaims
 
 /**
  * Handler parameter decorator giving the request's {@link AuthInfo} (`undefined` for an

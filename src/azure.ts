@@ -6,7 +6,7 @@
  * Keys come from `{instance}/{tenant}/discovery/v2.0/keys`, whose keys carry an `issuer` that
  * must fit the token (as Microsoft.IdentityModel's EnableAadSigningKeyIssuerValidation checks).
  */
-import { DEFAULT_REALM, KeysUnavailableError, type RejectionReason } from './errors.js'
+import { KeysUnavailableError, type RejectionReason } from './errors.js'
 import { fetchJson } from './jwks.js'
 import { type ClaimsProblem, checkKeyUrl, type ValidatorOptions } from './options.js'
 import type { TokenClaims, TokenHeader } from './types.js'
@@ -145,7 +145,6 @@ function createTenantResolver(
   discoveryUrl: URL,
   timeout: number,
   maxSize: number,
-  realm: string,
   fetcher: typeof fetch | undefined,
 ): () => Promise<string> {
   let tenantId: string | undefined
@@ -166,7 +165,6 @@ function createTenantResolver(
     return pending.catch((cause) => {
       throw new KeysUnavailableError(Math.ceil(timeout / 1000), {
         reason: 'keys_unavailable',
-        realm,
         cause,
       })
     })
@@ -249,7 +247,6 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
           ),
           rest.timeoutDuration ?? 5_000,
           rest.maxResponseSize ?? 524_288,
-          realm ?? DEFAULT_REALM,
           rest.fetch,
         )
 

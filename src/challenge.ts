@@ -1,5 +1,7 @@
 /**
- * Builds `WWW-Authenticate` values for the Bearer scheme (RFC 6750 §3).
+ * Builds `WWW-Authenticate` values (RFC 6750 §3, RFC 7235 §4.1) from a rejection's data, once,
+ * where the answer leaves the core: the realm, the accepted schemes and parameters every
+ * challenge carries come from the validator's {@link ChallengeContext}, never from the steps.
  *
  * Every parameter is made safe here, whatever its source: `error_description` keeps only the
  * characters RFC 6750 §3 allows (%x20-21 / %x23-5B / %x5D-7E, so no `"` and no `\`), the realm is
@@ -79,14 +81,112 @@ export function quoteRealm(realm: string): string {
  * ```
  */
 export function formatChallenge(params: ChallengeParams): string {
-  let value = `Bearer realm=${quoteRealm(params.realm)}`
-  if (params.error !== undefined) value += `, error="${params.error}"`
-  if (params.description !== undefined && params.description !== '') {
-    value += `, error_description="${sanitizeDescription(params.description)}"`
+  return formatSchemeChallenge('Bearer', params.realm, {
+    error: params.error,
+    description: params.description,
+    scope: params.scope,
+  })
+}
+
+/**
+ * What a rejection says in its challenges, as data: the error code, its description, the scopes
+ * that would do, and extension parameters (`claims`, `acr_values`, `max_age`, ...).
+ */
+export interface ChallengeData {
+  /** The error code (RFC 6750 §3.1 and extensions); none for a request without credentials. */
+  readonly error?: string | undefined
+  readonly description?: string | undefined
+  readonly scope?: readonly string[] | undefined
+  /** Extension auth-params, in order, after the RFC 6750 ones. */
+  readonly params?: Readonly<Record<string, string>> | undefined
+}
+
+/** One authentication scheme a validator accepts, with parameters its challenges always carry. */
+export interface ChallengeScheme {
+  /** `Bearer` (RFC 6750), later `DPoP` (RFC 9449 §7.1). */
+  readonly name: string
+  /** Parameters of this scheme's every challenge (`algs` for DPoP), after those of the rejection. */
+  readonly params?: Readonly<Record<string, string>>
+}
+
+/**
+ * What a validator adds to every challenge, where the answer leaves the core: its realm, the
+ * schemes it accepts (one challenge each, RFC 7235 §4.1) and parameters every challenge carries
+ * (such as RFC 9728's `resource_metadata`).
+ */
+export interface ChallengeContext {
+  readonly realm: string
+  readonly schemes: readonly ChallengeScheme[]
+  readonly params?: Readonly<Record<string, string>>
+}
+
+/** The context of a validator with the default realm, Bearer only and no extra parameters. */
+export const DEFAULT_CHALLENGE_CONTEXT: ChallengeContext = Object.freeze({
+  realm: 'api',
+  schemes: Object.freeze([Object.freeze({ name: 'Bearer' })]),
+})
+
+// auth-param names are tokens (RFC 7230 §3.2.6); names that are not are left out.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function formatSchemeChallenge(
+  scheme: string,
+  realm: string,
+  data: ChallengeData,
+  ...extra: ReadonlyArray<Readonly<Record<string, string>> | undefined>
+): string {
+  let value = `${scheme} realm=${quoteRealm(realm)}`
+  if (data.error !== undefined && TOKEN.test(data.error)) value += `, error="${data.error}"`
+  if (data.description !== undefined && data.description !== '') {
+    value += `, error_description="${sanitizeDescription(data.description)}"`
   }
-  if (params.scope !== undefined) {
-    const scope = params.scope.filter(isScopeToken).join(' ')
+  if (data.scope !== undefined) {
+    const scope = data.scope.filter(isScopeToken).join(' ')
     if (scope !== '') value += `, scope="${scope}"`
   }
+  // Each parameter once per challenge (RFC 7235 §4.1): a later source does not repeat a name.
+  const seen = new Set(['realm', 'error', 'error_description', 'scope'])
+  for (const params of [data.params, ...extra]) {
+    if (params === undefined) continue
+    for (const name of Object.keys(params)) {
+      if (seen.has(name) || !TOKEN.test(name)) continue
+      seen.add(name)
+      value += `, ${name}="${sanitizeParam(params[name] as string)}"`
+    }
+  }
   return value
+}
+
+// Extension parameter values: printable ASCII without `"` and `\`, as error_description.
+const NOT_PARAM_CHAR = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g
+const MAX_PARAM_LENGTH = 4096
+
+function sanitizeParam(value: string): string {
+  const text = String(value)
+  const cut = text.length > MAX_PARAM_LENGTH ? text.slice(0, MAX_PARAM_LENGTH) : text
+  return cut.replace(NOT_PARAM_CHAR, '?')
+}
+
+/**
+ * Renders the `WWW-Authenticate` value of a rejection for a validator's context: one challenge
+ * per accepted scheme (RFC 7235 §4.1), joined with `, ` as one field value (RFC 9110 §5.3), each
+ * with the realm, the rejection's parameters, the scheme's and the context's.
+ *
+ * @example
+ * ```ts
+ * renderChallenges({ error: 'invalid_token', description: 'expired' }, DEFAULT_CHALLENGE_CONTEXT)
+ * // 'Bearer realm="api", error="invalid_token", error_description="expired"'
+ * ```
+ */
+export function renderChallenges(data: ChallengeData, context: ChallengeContext): string {
+  const { schemes } = context
+  if (schemes.length === 1) {
+    const only = schemes[0] as ChallengeScheme
+    return formatSchemeChallenge(only.name, context.realm, data, only.params, context.params)
+  }
+  return schemes
+    .map((scheme) =>
+      formatSchemeChallenge(scheme.name, context.realm, data, scheme.params, context.params),
+    )
+    .join(', ')
 }

@@ -1,5 +1,5 @@
+import { rejectionFor } from './auth-context.js'
 import { InsufficientScopeError } from './errors.js'
-import { realmOf } from './realm.js'
 import { notAuthenticated } from './scopes.js'
 import type { AuthInfo, Guard } from './types.js'
 
@@ -20,8 +20,8 @@ export function requireClaims(
   if (typeof predicate !== 'function')
     throw new TypeError('requireClaims needs a predicate function')
   return (auth) => {
-    if (auth === undefined) throw notAuthenticated(auth)
+    if (auth === undefined) throw notAuthenticated()
     if (predicate(auth) === true) return
-    throw new InsufficientScopeError(description, { reason: 'invalid_claim', realm: realmOf(auth) })
+    throw rejectionFor(auth, new InsufficientScopeError(description, { reason: 'invalid_claim' }))
   }
 }

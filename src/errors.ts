@@ -18,9 +18,20 @@
  * answer with the right status and headers. `err.stack` is only `name: message`: a rejection is
  * an expected outcome, not a bug, and Express's development-mode handler prints `err.stack` into
  * the response body. The underlying jose or network error, with its own stack, is `err.cause`.
+ *
+ * An error is data: its status, `code`, `reason`, the claim concerned, its description and the
+ * parameters of its challenge. The pipeline's steps make errors without knowing the realm or the
+ * schemes the validator accepts; {@link BearerGuardError.render} writes `WWW-Authenticate` for the
+ * validator's {@link ChallengeContext} where the decision leaves the core (a bare error renders
+ * with the default realm, so it is a complete answer wherever it is made).
  */
 import createError from 'http-errors'
-import { formatChallenge } from './challenge.js'
+import {
+  type ChallengeContext,
+  type ChallengeData,
+  DEFAULT_CHALLENGE_CONTEXT,
+  renderChallenges,
+} from './challenge.js'
 
 /** Our snake_case detail of why a request was rejected. */
 export type RejectionReason =
@@ -55,8 +66,16 @@ export type RejectionReason =
 /** Fields every bearer-guard error has besides its message. */
 export interface BearerGuardErrorOptions {
   reason: RejectionReason
-  realm: string
+  /**
+   * The realm of the challenge. Steps of the pipeline leave it out: the validator renders the
+   * challenge for its own realm when the decision leaves the core. Default `"api"`.
+   */
+  realm?: string
   cause?: unknown
+  /** The claim or header parameter the rejection is about (`exp`, `aud`, `alg`, ...), when one is. */
+  claim?: string
+  /** Extension parameters of the challenge (`claims`, `acr_values`, `max_age`, ...). */
+  params?: Readonly<Record<string, string>>
 }
 
 /** The default protection space named in challenges. */
@@ -78,8 +97,18 @@ const HEADER_ALIASES: object = Object.create(Object.prototype, {
   },
 })
 
-function setHeader(headers: Record<string, string>, name: string, value: string): void {
-  headers[name] = value
+const contexts = new Map<string, ChallengeContext>()
+
+/** The context of a bare error: Bearer only, in `realm`. */
+function contextOf(realm: string | undefined): ChallengeContext {
+  if (realm === undefined || realm === DEFAULT_REALM) return DEFAULT_CHALLENGE_CONTEXT
+  let context = contexts.get(realm)
+  if (context === undefined) {
+    context = Object.freeze({ realm, schemes: DEFAULT_CHALLENGE_CONTEXT.schemes })
+    // Bounded: errors made by hand with ever new realms must not grow memory.
+    if (contexts.size < 64) contexts.set(realm, context)
+  }
+  return context
 }
 
 /**
@@ -96,6 +125,10 @@ export class BearerGuardError extends Error {
   readonly code: string | undefined
   /** Our snake_case detail. */
   readonly reason: RejectionReason
+  /** The claim or header parameter concerned, when there is one. */
+  declare readonly claim?: string
+  /** Extension parameters of the challenge, when there are any. */
+  declare readonly params?: Readonly<Record<string, string>>
 
   constructor(
     status: number,
@@ -115,6 +148,9 @@ export class BearerGuardError extends Error {
     this.headers = Object.create(HEADER_ALIASES)
     this.code = code
     this.reason = options.reason
+    // Not enumerable: the JSON of an error stays what it was (status, expose, headers, code...).
+    if (options.claim !== undefined) hide(this, 'claim', options.claim)
+    if (options.params !== undefined) hide(this, 'params', Object.freeze({ ...options.params }))
     createError(status, this)
     Object.defineProperty(this, 'name', {
       value: new.target.name,
@@ -128,14 +164,37 @@ export class BearerGuardError extends Error {
       writable: true,
     })
   }
+
+  /** What the challenge of this rejection says; `undefined` when it sends none (503). */
+  challenge(): ChallengeData | undefined {
+    return {
+      error: this.code,
+      description: this.code === undefined ? undefined : this.message,
+      params: this.params,
+    }
+  }
+
+  /**
+   * Writes the response headers for a validator's challenge context: `WWW-Authenticate` with its
+   * realm and schemes. Called where the decision leaves the core; returns the error.
+   */
+  render(context: ChallengeContext): this {
+    const data = this.challenge()
+    if (data !== undefined) this.headers['WWW-Authenticate'] = renderChallenges(data, context)
+    return this
+  }
 }
 Object.setPrototypeOf(BearerGuardError.prototype, createError.HttpError.prototype)
+
+function hide(target: object, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, enumerable: false, configurable: true })
+}
 
 /** 401 without an error code: the request carried no Bearer credentials (RFC 6750 §3.1). */
 export class UnauthorizedError extends BearerGuardError {
   constructor(options: BearerGuardErrorOptions, message = 'Authentication required') {
     super(401, message, undefined, options)
-    setHeader(this.headers, 'WWW-Authenticate', formatChallenge({ realm: options.realm }))
+    this.render(contextOf(options.realm))
   }
 }
 
@@ -143,11 +202,7 @@ export class UnauthorizedError extends BearerGuardError {
 export class InvalidRequestError extends BearerGuardError {
   constructor(description: string, options: BearerGuardErrorOptions) {
     super(400, description, 'invalid_request', options)
-    setHeader(
-      this.headers,
-      'WWW-Authenticate',
-      formatChallenge({ realm: options.realm, error: 'invalid_request', description }),
-    )
+    this.render(contextOf(options.realm))
   }
 }
 
@@ -155,11 +210,7 @@ export class InvalidRequestError extends BearerGuardError {
 export class InvalidTokenError extends BearerGuardError {
   constructor(description: string, options: BearerGuardErrorOptions) {
     super(401, description, 'invalid_token', options)
-    setHeader(
-      this.headers,
-      'WWW-Authenticate',
-      formatChallenge({ realm: options.realm, error: 'invalid_token', description }),
-    )
+    this.render(contextOf(options.realm))
   }
 }
 
@@ -174,16 +225,16 @@ export class InsufficientScopeError extends BearerGuardError {
   ) {
     super(403, description, 'insufficient_scope', options)
     this.scopes = options.scopes ?? []
-    setHeader(
-      this.headers,
-      'WWW-Authenticate',
-      formatChallenge({
-        realm: options.realm,
-        error: 'insufficient_scope',
-        description,
-        scope: options.scopes,
-      }),
-    )
+    this.render(contextOf(options.realm))
+  }
+
+  override challenge(): ChallengeData {
+    return {
+      error: this.code,
+      description: this.message,
+      scope: this.scopes,
+      params: this.params,
+    }
   }
 }
 
@@ -194,6 +245,10 @@ export class InsufficientScopeError extends BearerGuardError {
 export class KeysUnavailableError extends BearerGuardError {
   constructor(retryAfterSeconds: number, options: BearerGuardErrorOptions) {
     super(503, 'Signing keys are temporarily unavailable', undefined, options)
-    setHeader(this.headers, 'Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))))
+    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)))
+  }
+
+  override challenge(): undefined {
+    return undefined
   }
 }

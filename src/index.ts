@@ -17,7 +17,15 @@ export {
   azureAd,
   isGuid,
 } from './azure.js'
-export { type ChallengeParams, formatChallenge } from './challenge.js'
+export {
+  type ChallengeContext,
+  type ChallengeData,
+  type ChallengeParams,
+  type ChallengeScheme,
+  DEFAULT_CHALLENGE_CONTEXT,
+  formatChallenge,
+  renderChallenges,
+} from './challenge.js'
 export { requireClaims } from './claims.js'
 export {
   BearerGuardError,
@@ -30,7 +38,14 @@ export {
   type RejectionReason,
   UnauthorizedError,
 } from './errors.js'
+export {
+  type Accepted,
+  type Decision,
+  type Rejected,
+  whenDecided,
+} from './decision.js'
 export type { BearerGuardEvent } from './events.js'
+export { checkGuard, createGuards, type GuardFactories } from './guard.js'
 export {
   type CheckName,
   type CheckStatus,
@@ -50,6 +65,12 @@ export {
   SUPPORTED_ALGORITHMS,
   type ValidatorOptions,
 } from './options.js'
+export {
+  type FetchRequestLike,
+  type NodeRequestLike,
+  type RequestLike,
+  readHeader,
+} from './request.js'
 export { requireAnyRole, requireRoles, requireScopesOrRoles } from './roles.js'
 export {
   type GuardArgs,

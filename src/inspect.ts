@@ -10,6 +10,8 @@
  * field under test. The token itself is never sent anywhere: only the configured JWKS or
  * discovery URL is fetched.
  */
+
+import type { ChallengeContext } from './challenge.js'
 import { type BearerGuardError, InvalidTokenError } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
 import {
@@ -29,7 +31,13 @@ import {
   parseToken,
 } from './token.js'
 import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
-import { checkAllowedClient, checkClaimsRule, checkPermissions, readAuthInfo } from './validator.js'
+import {
+  challengeContextOf,
+  checkAllowedClient,
+  checkClaimsRule,
+  checkPermissions,
+  readAuthInfo,
+} from './validator.js'
 
 /** The outcome of one check: it passed, it failed, or it could not run (and why is said). */
 export type CheckStatus = 'pass' | 'fail' | 'skip'
@@ -227,7 +235,7 @@ function explain(error: unknown, claims: TokenClaims, options: ResolvedOptions):
   if (description === undefined || description === error.message) return error
   return new InvalidTokenError(description, {
     reason: error.reason,
-    realm: options.realm,
+    claim: error.claim,
     cause: error.cause ?? error,
   })
 }
@@ -255,6 +263,9 @@ function listOrNone(values: readonly string[] | undefined): string {
 
 class Report {
   readonly checks: InspectionCheck[] = []
+
+  /** The validator's challenge context: a failed check's error answers as the validator would. */
+  constructor(private readonly context: ChallengeContext) {}
 
   pass(name: CheckName, detail: string): void {
     this.checks.push({ name, status: 'pass', detail })
@@ -298,6 +309,7 @@ class Report {
 
   fail(name: CheckName, error: unknown, context?: string): void {
     if (!isBearerGuardError(error)) throw error
+    error.render(this.context)
     const cause =
       error.status === 503 && error.cause instanceof Error ? `: ${error.cause.message}` : ''
     const detail = `${error.message}${cause}${context === undefined ? '' : ` (${context})`}`
@@ -413,7 +425,7 @@ function checkCallerRules(
     'permission_claims',
     () => {
       try {
-        auth = readAuthInfo('', header, claims, options.realm)
+        auth = readAuthInfo('', header, claims)
       } catch (error) {
         throw explain(error, claims, options)
       }
@@ -510,7 +522,7 @@ async function checkKey(
         if (!fits(keyIssuer, claims)) {
           throw new InvalidTokenError('the signing key of the token belongs to another issuer', {
             reason: 'wrong_issuer',
-            realm: options.realm,
+            claim: 'iss',
           })
         }
       },
@@ -522,10 +534,7 @@ async function checkKey(
     'signature',
     () => {
       if (!checkSignature(token, parsed, verifier)) {
-        throw new InvalidTokenError('the token signature is invalid', {
-          reason: 'bad_signature',
-          realm: options.realm,
-        })
+        throw new InvalidTokenError('the token signature is invalid', { reason: 'bad_signature' })
       }
     },
     `${header.alg} signature verified`,
@@ -561,7 +570,7 @@ export async function inspectToken(
   if (typeof now !== 'number' || !Number.isFinite(now)) {
     throw new TypeError('"now" setting must be a number of seconds since the epoch')
   }
-  const report = new Report()
+  const report = new Report(challengeContextOf(resolved))
   const keyIds: string[] = []
   let parsed: ParsedToken | undefined
   report.run(

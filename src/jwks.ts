@@ -239,8 +239,8 @@ export async function fetchJson(
   }
 }
 
-function unknownKey(realm: string, description: string): InvalidTokenError {
-  return new InvalidTokenError(description, { reason: 'unknown_key', realm })
+function unknownKey(description: string): InvalidTokenError {
+  return new InvalidTokenError(description, { reason: 'unknown_key', claim: 'kid' })
 }
 
 function verifierOf(entry: KeyEntry, alg: string): SignatureVerifier | undefined {
@@ -260,11 +260,7 @@ function verifierOf(entry: KeyEntry, alg: string): SignatureVerifier | undefined
  * (or, without `kid`, the only key that fits `alg`). Undefined when none fits; a 401 when
  * several do, since trying each would let one token cost many verifications.
  */
-function selectKey(
-  keys: KeySet,
-  selector: KeySelector,
-  realm: string,
-): VerificationKey | undefined {
+function selectKey(keys: KeySet, selector: KeySelector): VerificationKey | undefined {
   const candidates = selector.kid === undefined ? keys.all : keys.byKid.get(selector.kid)
   if (candidates === undefined) return undefined
   let found: VerificationKey | undefined
@@ -273,7 +269,6 @@ function selectKey(
     if (verifier === undefined) continue
     if (found !== undefined) {
       throw unknownKey(
-        realm,
         selector.kid === undefined
           ? 'the token has no kid and several keys could have signed it'
           : 'several keys share the kid of the token',
@@ -292,7 +287,7 @@ function selectKey(
  * const source = createStaticKeySource(resolveOptions({ issuer, audience, keys: jwks }))
  * ```
  */
-export function createStaticKeySource(options: ResolvedOptions, jwks: { keys: JWK[] }): KeySource {
+export function createStaticKeySource(_options: ResolvedOptions, jwks: { keys: JWK[] }): KeySource {
   let keys: KeySet | undefined
   const loading = buildKeySet(jwks, 0, Number.POSITIVE_INFINITY).then(
     (set) => {
@@ -301,15 +296,14 @@ export function createStaticKeySource(options: ResolvedOptions, jwks: { keys: JW
     },
     () => undefined,
   )
-  const missing = () =>
-    unknownKey(options.realm, 'no configured key matches the kid and alg of the token')
+  const missing = () => unknownKey('no configured key matches the kid and alg of the token')
   return {
     peek(selector) {
-      return keys === undefined ? undefined : selectKey(keys, selector, options.realm)
+      return keys === undefined ? undefined : selectKey(keys, selector)
     },
     async getKey(selector) {
       const set = await loading
-      const found = set === undefined ? undefined : selectKey(set, selector, options.realm)
+      const found = set === undefined ? undefined : selectKey(set, selector)
       if (found === undefined) throw missing()
       return found
     },
@@ -333,8 +327,7 @@ export function createRemoteKeySource(
   options: ResolvedOptions,
   location: { kind: 'jwks' | 'discovery'; url: URL },
 ): KeySource {
-  const { realm, cooldownDuration, cacheMaxAge, maxStaleAge, timeoutDuration, maxResponseSize } =
-    options
+  const { cooldownDuration, cacheMaxAge, maxStaleAge, timeoutDuration, maxResponseSize } = options
   let keys: KeySet | undefined
   let jwksUrl: URL | undefined = location.kind === 'jwks' ? location.url : undefined
   let inflight: Promise<KeySet> | undefined
@@ -415,33 +408,33 @@ export function createRemoteKeySource(
     try {
       return await refresh(keys === undefined ? 'initial' : 'expired')
     } catch (cause) {
-      throw new KeysUnavailableError(retryAfter, { reason: 'keys_unavailable', realm, cause })
+      throw new KeysUnavailableError(retryAfter, { reason: 'keys_unavailable', cause })
     }
   }
 
   return {
     peek(selector) {
       const current = currentKeys(Date.now())
-      return current === undefined ? undefined : selectKey(current, selector, realm)
+      return current === undefined ? undefined : selectKey(current, selector)
     },
     async getKey(selector) {
       const now = Date.now()
       const current = await usableKeys(now)
-      const found = selectKey(current, selector, realm)
+      const found = selectKey(current, selector)
       if (found !== undefined) return found
       // A key rotated in since the last fetch: fetch again, at most once per cooldown.
       if (inflight === undefined && now - lastAttemptAt < cooldownDuration) {
-        throw unknownKey(realm, 'no key of the issuer matches the kid and alg of the token')
+        throw unknownKey('no key of the issuer matches the kid and alg of the token')
       }
       let fresh: KeySet
       try {
         fresh = await refresh('unknown_kid')
       } catch (cause) {
-        throw new KeysUnavailableError(retryAfter, { reason: 'keys_unavailable', realm, cause })
+        throw new KeysUnavailableError(retryAfter, { reason: 'keys_unavailable', cause })
       }
-      const rotated = selectKey(fresh, selector, realm)
+      const rotated = selectKey(fresh, selector)
       if (rotated === undefined) {
-        throw unknownKey(realm, 'no key of the issuer matches the kid and alg of the token')
+        throw unknownKey('no key of the issuer matches the kid and alg of the token')
       }
       return rotated
     },

@@ -1,5 +1,5 @@
+import { rejectionFor } from './auth-context.js'
 import { InsufficientScopeError } from './errors.js'
-import { realmOf } from './realm.js'
 import {
   type GuardArgs,
   hasNames,
@@ -25,9 +25,9 @@ export function requireRoles(...args: GuardArgs): Guard {
   const { names, any } = readGuardArgs('requireRoles', args)
   const description = `the token lacks ${any ? 'every role' : 'a role'} this resource accepts: ${names.join(any ? ' or ' : ' and ')}`
   return (auth) => {
-    if (auth === undefined) throw notAuthenticated(auth)
+    if (auth === undefined) throw notAuthenticated()
     if (hasNames(auth.roles, names, any)) return
-    throw new InsufficientScopeError(description, { reason: 'missing_role', realm: realmOf(auth) })
+    throw rejectionFor(auth, new InsufficientScopeError(description, { reason: 'missing_role' }))
   }
 }
 
@@ -84,12 +84,15 @@ export function requireScopesOrRoles(
     throw new TypeError('requireScopesOrRoles needs at least one scope or role')
   }
   return (auth) => {
-    if (auth === undefined) throw notAuthenticated(auth)
+    if (auth === undefined) throw notAuthenticated()
     if (scopeOptions.length > 0 && hasScopes(auth.scopes, scopeOptions, true)) return
     if (auth.appOnly && hasNames(auth.roles, roleNames, true)) return
-    throw new InsufficientScopeError(
-      'the token has none of the delegated scopes or application permissions this resource accepts',
-      { reason: 'missing_scope', realm: realmOf(auth), scopes: scopeNames },
+    throw rejectionFor(
+      auth,
+      new InsufficientScopeError(
+        'the token has none of the delegated scopes or application permissions this resource accepts',
+        { reason: 'missing_scope', scopes: scopeNames },
+      ),
     )
   }
 }

@@ -1,7 +1,7 @@
-import { DEFAULT_REALM, InsufficientScopeError, UnauthorizedError } from './errors.js'
+import { rejectionFor } from './auth-context.js'
+import { InsufficientScopeError, UnauthorizedError } from './errors.js'
 import { checkGuardNames } from './options.js'
-import { realmOf } from './realm.js'
-import type { AuthInfo, Guard } from './types.js'
+import type { Guard } from './types.js'
 
 /** How a guard combines its names: every one of them (`all`, the default) or at least one (`any`). */
 export interface GuardOptions {
@@ -95,11 +95,8 @@ export function readGuardArgs(
 }
 
 /** The 401 a guard throws when no authentication ran or the request was anonymous. */
-export function notAuthenticated(auth: AuthInfo | undefined): UnauthorizedError {
-  return new UnauthorizedError(
-    { reason: 'not_authenticated', realm: auth === undefined ? DEFAULT_REALM : realmOf(auth) },
-    'Authentication required',
-  )
+export function notAuthenticated(): UnauthorizedError {
+  return new UnauthorizedError({ reason: 'not_authenticated' }, 'Authentication required')
 }
 
 /** Whether `have` contains every (or, with `any`, at least one) of `need`. */
@@ -167,13 +164,15 @@ export function requireScopes(...args: GuardArgs): Guard {
     ? 'the token has none of the scopes this resource accepts'
     : 'the token lacks a scope this resource requires'
   return (auth) => {
-    if (auth === undefined) throw notAuthenticated(auth)
+    if (auth === undefined) throw notAuthenticated()
     if (hasScopes(auth.scopes, alternatives, any)) return
-    throw new InsufficientScopeError(description, {
-      reason: 'missing_scope',
-      realm: realmOf(auth),
-      scopes: names,
-    })
+    throw rejectionFor(
+      auth,
+      new InsufficientScopeError(description, {
+        reason: 'missing_scope',
+        scopes: names,
+      }),
+    )
   }
 }
 

@@ -18,8 +18,9 @@
  * - An entry whose signing key a JWKS refresh retired, or whose keys are past `maxStaleAge`
  *   without a successful refresh, is dropped.
  */
+
+import type { Accepted } from './decision.js'
 import type { KeyEntry } from './jwks.js'
-import type { AuthInfo } from './types.js'
 
 /**
  * One cached token. A class, not an object literal: V8 would see every literal-made entry outlive
@@ -29,7 +30,8 @@ import type { AuthInfo } from './types.js'
 class CacheEntry {
   constructor(
     readonly token: string,
-    readonly auth: AuthInfo,
+    /** The decision to let the token's requests proceed, with its AuthInfo. */
+    readonly decision: Accepted,
     readonly key: KeyEntry,
     /** Seconds: a hit needs `notBefore <= now < expires`. */
     readonly notBefore: number,
@@ -76,8 +78,8 @@ function keyOf(token: string): number {
 
 /** A bounded LRU of verified tokens. */
 export interface TokenCache {
-  get(token: string, now: number): AuthInfo | undefined
-  set(token: string, auth: AuthInfo, key: KeyEntry, notBefore: number, expires: number): void
+  get(token: string, now: number): Accepted | undefined
+  set(token: string, decision: Accepted, key: KeyEntry, notBefore: number, expires: number): void
   readonly size: number
 }
 
@@ -87,8 +89,8 @@ export interface TokenCache {
  * @example
  * ```ts
  * const cache = createTokenCache(1000)
- * cache.set(token, auth, keyEntry, nbf - tolerance, exp)
- * cache.get(token, Math.floor(Date.now() / 1000)) // auth, until exp
+ * cache.set(token, { auth, error: undefined, headers: undefined }, keyEntry, nbf - tolerance, exp)
+ * cache.get(token, Math.floor(Date.now() / 1000))?.auth // auth, until exp
  * ```
  */
 export function createTokenCache(maxEntries: number): TokenCache {
@@ -129,9 +131,9 @@ export function createTokenCache(maxEntries: number): TokenCache {
         entry.stamp = ++clock
         entries.set(id, entry)
       }
-      return entry.auth
+      return entry.decision
     },
-    set(token, auth, key, notBefore, expires) {
+    set(token, decision, key, notBefore, expires) {
       const id = keyOf(token)
       if (!entries.delete(id) && entries.size >= maxEntries) {
         if (storedSinceHit >= unread && !seenBefore(id)) return
@@ -139,7 +141,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
         if (oldest.done !== true) entries.delete(oldest.value)
       }
       storedSinceHit++
-      entries.set(id, new CacheEntry(token, auth, key, notBefore, expires, ++clock))
+      entries.set(id, new CacheEntry(token, decision, key, notBefore, expires, ++clock))
     },
     get size() {
       return entries.size

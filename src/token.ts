@@ -35,10 +35,10 @@ function bufferFor(token: string): Buffer {
 function reject(
   reason: RejectionReason,
   description: string,
-  realm: string,
+  claim?: string,
   cause?: unknown,
 ): never {
-  throw new InvalidTokenError(description, { reason, realm, cause })
+  throw new InvalidTokenError(description, { reason, claim, cause })
 }
 
 /**
@@ -88,25 +88,21 @@ function isPlainAscii(token: string): boolean {
   )
 }
 
-function decodeJsonObject(
-  bytes: Buffer,
-  what: 'header' | 'payload',
-  realm: string,
-): Record<string, unknown> {
+function decodeJsonObject(bytes: Buffer, what: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown
   try {
     value = JSON.parse(utf8.decode(bytes))
   } catch (cause) {
-    reject('malformed_token', `the token ${what} is not valid JSON`, realm, cause)
+    reject('malformed_token', `the token ${what} is not valid JSON`, undefined, cause)
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    reject('malformed_token', `the token ${what} is not a JSON object`, realm)
+    reject('malformed_token', `the token ${what} is not a JSON object`)
   }
   return value as Record<string, unknown>
 }
 
-function notBase64url(realm: string): never {
-  reject('malformed_token', 'the token segments must be unpadded base64url', realm)
+function notBase64url(): never {
+  reject('malformed_token', 'the token segments must be unpadded base64url')
 }
 
 /**
@@ -119,39 +115,29 @@ function notBase64url(realm: string): never {
  * ```
  */
 export function parseToken(token: unknown, options: ResolvedOptions): ParsedToken {
-  const { realm } = options
   if (typeof token !== 'string' || token.length === 0) {
-    reject('malformed_token', 'the token must be a non-empty string', realm)
+    reject('malformed_token', 'the token must be a non-empty string')
   }
   if (token.length > options.maxTokenLength) {
-    reject(
-      'token_too_large',
-      `the token is longer than ${options.maxTokenLength} characters`,
-      realm,
-    )
+    reject('token_too_large', `the token is longer than ${options.maxTokenLength} characters`)
   }
   const first = token.indexOf('.')
   const second = first === -1 ? -1 : token.indexOf('.', first + 1)
   if (second === -1 || token.indexOf('.', second + 1) !== -1) {
-    reject(
-      'malformed_token',
-      'the token is not a JWS in compact serialization (three segments)',
-      realm,
-    )
+    reject('malformed_token', 'the token is not a JWS in compact serialization (three segments)')
   }
-  if (!isPlainAscii(token)) notBase64url(realm)
+  if (!isPlainAscii(token)) notBase64url()
   const buffer = bufferFor(token)
   // The signature is only checked here; checkSignature decodes it again when a key is at hand.
-  if (decodeSegmentInto(token, second + 1, token.length, buffer, 0) === -1) notBase64url(realm)
+  if (decodeSegmentInto(token, second + 1, token.length, buffer, 0) === -1) notBase64url()
   const headerLength = decodeSegmentInto(token, 0, first, buffer, 0)
   const payloadLength =
     headerLength === -1 ? -1 : decodeSegmentInto(token, first + 1, second, buffer, headerLength)
-  if (payloadLength === -1) notBase64url(realm)
-  const header = decodeJsonObject(buffer.subarray(0, headerLength), 'header', realm)
+  if (payloadLength === -1) notBase64url()
+  const header = decodeJsonObject(buffer.subarray(0, headerLength), 'header')
   const claims = decodeJsonObject(
     buffer.subarray(headerLength, headerLength + payloadLength),
     'payload',
-    realm,
   )
   return {
     header: header as unknown as TokenHeader,
@@ -182,30 +168,29 @@ export function checkSignature(
  * `jwk`, `jku`, `x5u`, `x5c` and `x5t` are ignored: keys never come from the token.
  */
 export function checkHeader(header: TokenHeader, options: ResolvedOptions): void {
-  const { realm } = options
   const { alg, kid, typ } = header
   if (typeof alg !== 'string' || !options.algorithms.has(alg)) {
     reject(
       'unsupported_algorithm',
       'the token is signed with an algorithm this API does not accept',
-      realm,
+      'alg',
     )
   }
   if (
     kid !== undefined &&
     (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)
   ) {
-    reject('malformed_token', 'the token kid must be a non-empty string', realm)
+    reject('malformed_token', 'the token kid must be a non-empty string', 'kid')
   }
   if (typ === undefined) {
     if (options.typRequired)
       reject(
         'unsupported_token_type',
         'the token has no typ header, and this API requires one',
-        realm,
+        'typ',
       )
   } else if (typeof typ !== 'string' || !options.tokenTypes.has(normalizeTokenType(typ))) {
-    reject('unsupported_token_type', 'the token typ is not an access token type', realm)
+    reject('unsupported_token_type', 'the token typ is not an access token type', 'typ')
   }
   // RFC 7515 §4.1.11: a recipient must reject a token whose crit extensions it does not process,
   // and we process none (b64: false of RFC 7797 included). zip and enc have no place in a JWS.
@@ -218,7 +203,7 @@ export function checkHeader(header: TokenHeader, options: ResolvedOptions): void
     reject(
       'unsupported_header',
       'the token header uses an extension this API does not process',
-      realm,
+      'crit',
     )
   }
 }
@@ -242,13 +227,13 @@ export function checkClaims(
   options: ResolvedOptions,
   now: number,
 ): Promise<void> | undefined {
-  const { realm, clockTolerance } = options
+  const { clockTolerance } = options
   const { iss, aud, exp, nbf, iat, sub } = claims
   if (typeof iss !== 'string') {
     reject(
       iss === undefined ? 'missing_claim' : 'invalid_claim',
       'the token has no valid issuer (iss) claim',
-      realm,
+      'iss',
     )
   }
   let pending: Promise<void> | undefined
@@ -272,7 +257,7 @@ export function checkClaims(
     reject(
       aud === undefined ? 'missing_claim' : 'invalid_claim',
       'the token has no valid audience (aud) claim',
-      realm,
+      'aud',
     )
   }
   if (
@@ -280,41 +265,41 @@ export function checkClaims(
       ? !options.audiences.has(aud)
       : !(aud as string[]).some((value) => options.audiences.has(value))
   ) {
-    reject('wrong_audience', 'the token audience (aud) is not this API', realm)
+    reject('wrong_audience', 'the token audience (aud) is not this API', 'aud')
   }
   if (!isNumericDate(exp)) {
     reject(
       exp === undefined ? 'missing_claim' : 'invalid_claim',
       'the token has no valid expiry (exp) claim',
-      realm,
+      'exp',
     )
   }
   if (exp <= now - clockTolerance) {
-    reject('expired', `the token expired ${formatAge(now - exp)} ago`, realm)
+    reject('expired', `the token expired ${formatAge(now - exp)} ago`, 'exp')
   }
   if (nbf !== undefined) {
-    if (!isNumericDate(nbf)) reject('invalid_claim', 'the token nbf claim must be a number', realm)
+    if (!isNumericDate(nbf)) reject('invalid_claim', 'the token nbf claim must be a number', 'nbf')
     if (nbf > now + clockTolerance)
-      reject('not_yet_valid', 'the token is not valid yet (nbf)', realm)
+      reject('not_yet_valid', 'the token is not valid yet (nbf)', 'nbf')
   }
   if (iat !== undefined) {
-    if (!isNumericDate(iat)) reject('invalid_claim', 'the token iat claim must be a number', realm)
+    if (!isNumericDate(iat)) reject('invalid_claim', 'the token iat claim must be a number', 'iat')
     if (iat > now + clockTolerance)
-      reject('issued_in_future', 'the token was issued in the future (iat)', realm)
+      reject('issued_in_future', 'the token was issued in the future (iat)', 'iat')
   }
   if (options.maxTokenAge !== undefined) {
     if (iat === undefined)
-      reject('missing_claim', 'the token has no iat claim, and this API limits token age', realm)
+      reject('missing_claim', 'the token has no iat claim, and this API limits token age', 'iat')
     if (now - iat > options.maxTokenAge + clockTolerance) {
-      reject('too_old', 'the token is older than this API accepts (iat)', realm)
+      reject('too_old', 'the token is older than this API accepts (iat)', 'iat')
     }
   }
   if (sub !== undefined && typeof sub !== 'string')
-    reject('invalid_claim', 'the token sub claim must be a string', realm)
-  checkConfirmation(claims, realm)
+    reject('invalid_claim', 'the token sub claim must be a string', 'sub')
+  checkConfirmation(claims)
   for (const name of options.requiredClaims) {
     if (claims[name] === undefined)
-      reject('missing_claim', 'the token lacks a claim this API requires', realm)
+      reject('missing_claim', 'the token lacks a claim this API requires')
   }
   return pending
 }
@@ -326,22 +311,18 @@ export function checkClaims(
  * Whatever the `cnf` holds, even a member unknown here, the token is refused: a stolen bound
  * token must be useless without its key.
  */
-export function checkConfirmation(claims: TokenClaims, realm: string): void {
+export function checkConfirmation(claims: TokenClaims): void {
   if (claims.cnf !== undefined) {
     reject(
       'unproven_binding',
       'the token is bound to a key or certificate (cnf) and cannot be used as a Bearer token',
-      realm,
+      'cnf',
     )
   }
 }
 
 function wrongIssuer(options: ResolvedOptions): never {
-  reject(
-    'wrong_issuer',
-    `the token issuer (iss) is not ${options.issuerDescription}`,
-    options.realm,
-  )
+  reject('wrong_issuer', `the token issuer (iss) is not ${options.issuerDescription}`, 'iss')
 }
 
 /** "42 s", "3 min", "5 h" or "2 d": how long ago, for a developer reading a 401. */

@@ -1,10 +1,13 @@
+import { attachContext } from './auth-context.js'
 import {
   type AuthorizationInput,
   missingCredentials,
   parseAuthorization,
   peekBearerToken,
 } from './authorization.js'
-import { BearerGuardError, InvalidTokenError } from './errors.js'
+import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js'
+import { type Accepted, ANONYMOUS, type Decision, type Rejected } from './decision.js'
+import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
 import { deepFreeze, ImmutableDate } from './immutable.js'
 import {
@@ -14,7 +17,7 @@ import {
   type VerificationKey,
 } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
-import { setRealm } from './realm.js'
+import { type RequestLike, readHeader } from './request.js'
 import { copyNames, parseScopes } from './scopes.js'
 import { checkClaims, checkHeader, checkSignature, type ParsedToken, parseToken } from './token.js'
 import { createTokenCache } from './token-cache.js'
@@ -61,6 +64,23 @@ export interface Validator {
    * ```
    */
   lookup(authorization: AuthorizationInput): AuthInfo | undefined
+  /**
+   * Judges a request as it is: a Node request (Express's `req`, Koa's `ctx.req`, Fastify's
+   * `request.raw`) or a Fetch-API `Request`. Every adapter calls this. The decision is
+   * synchronous whenever nothing needs waiting for (a token verified before, a request refused
+   * before any key is needed, keys already loaded), a promise otherwise. The promise rejects only
+   * for an error that is not a rejection (a throwing issuer predicate, say).
+   *
+   * @example
+   * ```ts
+   * const decision = validator.decide(req)
+   * const { auth, error } = decision instanceof Promise ? await decision : decision
+   * if (error) throw error // 401, 400, 403 or 503, with its headers
+   * ```
+   */
+  decide(request: RequestLike, options?: AuthenticateOptions): Decision | Promise<Decision>
+  /** The realm, schemes and parameters every challenge of this validator carries. */
+  readonly challengeContext: ChallengeContext
   /** Loads the signing keys now, so the first requests do not wait; rejects with a 503 error when they cannot be had. */
   warmUp(): Promise<void>
   /** The realm named in this validator's challenges. */
@@ -146,7 +166,7 @@ export function readAuthInfo(
   token: string,
   header: TokenHeader,
   claims: TokenClaims,
-  realm: string,
+  context: ChallengeContext = DEFAULT_CHALLENGE_CONTEXT,
 ): AuthInfo {
   const scp = namesOf(claims.scp)
   const scope = namesOf(claims.scope)
@@ -154,10 +174,7 @@ export function readAuthInfo(
   if (scp === undefined || scope === undefined || roles === undefined) {
     throw new InvalidTokenError(
       'the token scp, scope or roles claim must be a string or an array of strings',
-      {
-        reason: 'invalid_claim',
-        realm,
-      },
+      { reason: 'invalid_claim' },
     )
   }
   const scopes =
@@ -178,7 +195,7 @@ export function readAuthInfo(
     Object.freeze(scopes),
     Object.freeze(roles),
   )
-  setRealm(auth, realm)
+  attachContext(auth, context)
   return Object.freeze(auth)
 }
 
@@ -188,10 +205,7 @@ export function checkAllowedClient(auth: AuthInfo, options: ResolvedOptions): vo
   if (auth.clientId === undefined || !options.allowedClients.has(auth.clientId)) {
     throw new InvalidTokenError(
       'the calling application (azp, appid) is not allowed to call this API',
-      {
-        reason: 'wrong_client',
-        realm: options.realm,
-      },
+      { reason: 'wrong_client', claim: 'azp' },
     )
   }
 }
@@ -201,7 +215,7 @@ export function checkPermissions(auth: AuthInfo, options: ResolvedOptions): void
   if (options.requirePermissions && auth.scopes.length === 0 && auth.roles.length === 0) {
     throw new InvalidTokenError(
       'the token carries neither scopes (scp) nor application permissions (roles)',
-      { reason: 'no_permissions', realm: options.realm },
+      { reason: 'no_permissions' },
     )
   }
 }
@@ -211,10 +225,7 @@ export function checkClaimsRule(auth: AuthInfo, options: ResolvedOptions): void 
   if (options.validateClaims === undefined) return
   const problem = options.validateClaims(auth.claims, auth.header)
   if (problem !== undefined) {
-    throw new InvalidTokenError(problem.description, {
-      reason: problem.reason,
-      realm: options.realm,
-    })
+    throw new InvalidTokenError(problem.description, { reason: problem.reason })
   }
 }
 
@@ -235,6 +246,14 @@ function createKeySource(options: ResolvedOptions): KeySource {
     : createRemoteKeySource(options, source)
 }
 
+/** The challenge context of a validator's options: its realm, Bearer only for now. */
+export function challengeContextOf(options: ResolvedOptions): ChallengeContext {
+  if (options.realm === DEFAULT_REALM) return DEFAULT_CHALLENGE_CONTEXT
+  return Object.freeze({ realm: options.realm, schemes: DEFAULT_CHALLENGE_CONTEXT.schemes })
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000)
+
 /**
  * Creates a validator: checks the options at once (a `TypeError` names any bad option) and
  * prepares the key source. No network request happens until the first token or `warmUp()`.
@@ -251,7 +270,8 @@ function createKeySource(options: ResolvedOptions): KeySource {
  */
 export function createValidator(options: ValidatorOptions): Validator {
   const resolved = resolveOptions(options)
-  const { realm, clockTolerance, maxTokenAge, signingKeyIssuer } = resolved
+  const { clockTolerance, maxTokenAge, signingKeyIssuer } = resolved
+  const context = challengeContextOf(resolved)
   const keySource = createKeySource(resolved)
   const cache =
     resolved.tokenCacheEntries > 0 ? createTokenCache(resolved.tokenCacheEntries) : undefined
@@ -263,7 +283,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (description === undefined || description === error.message) return error
     return new InvalidTokenError(description, {
       reason: error.reason,
-      realm,
+      claim: error.claim,
       cause: error.cause ?? error,
     })
   }
@@ -274,22 +294,20 @@ export function createValidator(options: ValidatorOptions): Validator {
     parsed: ParsedToken,
     auth: AuthInfo,
     key: VerificationKey,
-  ): AuthInfo {
+  ): Accepted {
     const { claims } = parsed
     if (signingKeyIssuer !== undefined && typeof key.entry.jwk.issuer === 'string') {
       if (!signingKeyIssuer(key.entry.jwk.issuer, claims)) {
         throw new InvalidTokenError('the signing key of the token belongs to another issuer', {
           reason: 'wrong_issuer',
-          realm,
+          claim: 'iss',
         })
       }
     }
     if (!checkSignature(token, parsed, key.verifier)) {
-      throw new InvalidTokenError('the token signature is invalid', {
-        reason: 'bad_signature',
-        realm,
-      })
+      throw new InvalidTokenError('the token signature is invalid', { reason: 'bad_signature' })
     }
+    const accepted: Accepted = { auth, error: undefined, headers: undefined }
     if (cache !== undefined) {
       const { nbf, iat, exp } = claims
       const notBefore = Math.max(nbf ?? Number.NEGATIVE_INFINITY, iat ?? Number.NEGATIVE_INFINITY)
@@ -297,9 +315,9 @@ export function createValidator(options: ValidatorOptions): Validator {
         maxTokenAge === undefined
           ? exp
           : Math.min(exp, (iat as number) + maxTokenAge + clockTolerance)
-      cache.set(token, auth, key.entry, notBefore - clockTolerance, expires)
+      cache.set(token, accepted, key.entry, notBefore - clockTolerance, expires)
     }
-    return auth
+    return accepted
   }
 
   /** The rest of a verification that has to wait: for the issuer check, or for the keys. */
@@ -308,12 +326,12 @@ export function createValidator(options: ValidatorOptions): Validator {
     parsed: ParsedToken,
     pending: Promise<void> | undefined,
     checked: AuthInfo | undefined,
-  ): Promise<AuthInfo> {
+  ): Promise<Accepted> {
     let auth = checked
     if (auth === undefined) {
       try {
         await pending
-        auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
+        auth = readAuthInfo(token, parsed.header, parsed.claims, context)
         checkCaller(auth, resolved)
       } catch (error) {
         throw explain(error, parsed.claims)
@@ -324,14 +342,10 @@ export function createValidator(options: ValidatorOptions): Validator {
   }
 
   /**
-   * Verifies a token, synchronously whenever nothing needs waiting for (a cache hit, or keys
-   * already loaded and a synchronous issuer check); the promise is made only by the caller.
+   * Verifies a token that is not in the cache, synchronously whenever nothing needs waiting
+   * for (keys already loaded and a synchronous issuer check); throws or rejects with the error.
    */
-  function verifyToken(token: string, now: number): AuthInfo | Promise<AuthInfo> {
-    if (cache !== undefined && typeof token === 'string') {
-      const hit = cache.get(token, now)
-      if (hit !== undefined) return hit
-    }
+  function verifyToken(token: string, now: number): Accepted | Promise<Accepted> {
     const parsed = parseToken(token, resolved)
     checkHeader(parsed.header, resolved)
     let pending: Promise<void> | undefined
@@ -339,7 +353,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     try {
       pending = checkClaims(parsed.claims, resolved, now)
       if (pending !== undefined) return finishAsync(token, parsed, pending, undefined)
-      auth = readAuthInfo(token, parsed.header, parsed.claims, realm)
+      auth = readAuthInfo(token, parsed.header, parsed.claims, context)
       checkCaller(auth, resolved)
     } catch (error) {
       throw explain(error, parsed.claims)
@@ -349,8 +363,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     return finish(token, parsed, auth, key)
   }
 
-  function reported(error: unknown): unknown {
-    if (error instanceof BearerGuardError && resolved.onEvent !== undefined) {
+  /**
+   * Where a rejection leaves the core: the challenge is rendered for this validator's context
+   * and the event reported. Anything but a bearer-guard error is thrown on as it is.
+   */
+  function rejected(error: unknown, report = true): Rejected {
+    if (!(error instanceof BearerGuardError)) throw error
+    if (context !== DEFAULT_CHALLENGE_CONTEXT) error.render(context)
+    if (report && resolved.onEvent !== undefined) {
       emitEvent(resolved.onEvent, {
         type: 'token_rejected',
         status: error.status,
@@ -358,53 +378,75 @@ export function createValidator(options: ValidatorOptions): Validator {
         description: error.message,
       })
     }
-    return error
+    return { auth: undefined, error, headers: undefined }
   }
 
-  function settle(token: string, now: number): Promise<AuthInfo> {
+  /** The decision about a token: from the cache, or verified (synchronously when it can be). */
+  function decideToken(token: string, now: number): Decision | Promise<Decision> {
+    let result: Accepted | Promise<Accepted>
     try {
-      const result = verifyToken(token, now)
-      return result instanceof Promise
-        ? result.catch((error) => Promise.reject(reported(error)))
-        : Promise.resolve(result)
+      result = verifyToken(token, now)
     } catch (error) {
-      return Promise.reject(reported(error))
+      // Never a synchronous throw: an error that is not a rejection rejects the promise.
+      return error instanceof BearerGuardError ? rejected(error) : Promise.reject(error)
     }
+    return result instanceof Promise ? result.catch((error) => rejected(error)) : result
   }
+
+  function decideCredentials(
+    authorization: AuthorizationInput,
+    credentialsRequired: boolean,
+    now: number,
+  ): Decision | Promise<Decision> {
+    if (cache !== undefined) {
+      // A token verified before is found without parsing the header strictly: a hit is the exact
+      // string that passed every check, so strict parsing would give the same token.
+      const candidate = peekBearerToken(authorization)
+      const hit = candidate === undefined ? undefined : cache.get(candidate, now)
+      if (hit !== undefined) return hit
+    }
+    let token: string | undefined
+    try {
+      token = parseAuthorization(authorization)
+    } catch (error) {
+      return rejected(error)
+    }
+    if (token !== undefined) return decideToken(token, now)
+    // No credentials is not a rejected token: no event (RFC 6750 §3.1, no error code either).
+    return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
+  }
+
+  const settle = (decision: Decision | Promise<Decision>): Promise<AuthInfo> =>
+    decision instanceof Promise ? decision.then(outcome) : outcomeAsPromise(decision)
 
   const validator = {
-    realm,
+    realm: resolved.realm,
     options: resolved,
+    challengeContext: context,
+    decide(request: RequestLike, authOptions?: AuthenticateOptions) {
+      return decideCredentials(
+        readHeader(request, 'authorization'),
+        authOptions?.credentialsRequired !== false,
+        nowSeconds(),
+      )
+    },
     verify(token: string) {
-      return settle(token, Math.floor(Date.now() / 1000))
+      const now = nowSeconds()
+      if (cache !== undefined && typeof token === 'string') {
+        const hit = cache.get(token, now)
+        if (hit !== undefined) return Promise.resolve(hit.auth)
+      }
+      return settle(decideToken(token, now))
     },
     lookup(authorization: AuthorizationInput) {
       if (cache === undefined) return undefined
-      // A token verified before is answered without parsing the header strictly: a hit is the
-      // exact string that passed every check.
       const candidate = peekBearerToken(authorization)
-      return candidate === undefined
-        ? undefined
-        : cache.get(candidate, Math.floor(Date.now() / 1000))
+      return candidate === undefined ? undefined : cache.get(candidate, nowSeconds())?.auth
     },
     authenticate(authorization: AuthorizationInput, authOptions?: AuthenticateOptions) {
-      const now = Math.floor(Date.now() / 1000)
-      if (cache !== undefined) {
-        const candidate = peekBearerToken(authorization)
-        const hit = candidate === undefined ? undefined : cache.get(candidate, now)
-        if (hit !== undefined) return Promise.resolve(hit)
-      }
-      let token: string | undefined
-      try {
-        token = parseAuthorization(authorization, realm)
-      } catch (error) {
-        return Promise.reject(reported(error))
-      }
-      if (token === undefined) {
-        if (authOptions?.credentialsRequired === false) return Promise.resolve(undefined)
-        return Promise.reject(missingCredentials(realm))
-      }
-      return settle(token, now)
+      return settle(
+        decideCredentials(authorization, authOptions?.credentialsRequired !== false, nowSeconds()),
+      )
     },
     warmUp() {
       return keySource.warmUp()
@@ -413,6 +455,18 @@ export function createValidator(options: ValidatorOptions): Validator {
   // Not enumerable: a copy made with spread is not a validator.
   Object.defineProperty(validator, VALIDATOR, { value: true })
   return Object.freeze(validator)
+}
+
+/** The AuthInfo of a decision, or its error thrown: what `verify` and `authenticate` resolve to. */
+function outcome(decision: Decision): AuthInfo {
+  if (decision.error !== undefined) throw decision.error
+  return decision.auth as AuthInfo
+}
+
+function outcomeAsPromise(decision: Decision): Promise<AuthInfo> {
+  return decision.error !== undefined
+    ? Promise.reject(decision.error)
+    : Promise.resolve(decision.auth as AuthInfo)
 }
 
 /**

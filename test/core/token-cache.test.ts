@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyEntry } from '../../src/jwks.js'
 import { createTokenCache, doorkeeperSlots } from '../../src/token-cache.js'
+import type { Accepted } from '../../src/decision.js'
 import type { AuthInfo } from '../../src/types.js'
 
 function keyEntry(overrides: Partial<KeyEntry> = {}): KeyEntry {
@@ -18,7 +19,12 @@ function keyEntry(overrides: Partial<KeyEntry> = {}): KeyEntry {
   }
 }
 
-const auth = (subject: string) => ({ subject }) as unknown as AuthInfo
+/** A stored decision whose AuthInfo has only a subject. */
+const auth = (subject: string): Accepted => ({
+  auth: { subject } as unknown as AuthInfo,
+  error: undefined,
+  headers: undefined,
+})
 /** A token-like string: `head.payload.` and a 43-character signature tail unique to `n`. */
 const token = (n: number, head = 'h.p.') => `${head}${String(n).padStart(43, 'S')}`
 
@@ -27,7 +33,7 @@ describe('createTokenCache', () => {
     const cache = createTokenCache(10)
     const a = token(1)
     cache.set(a, auth('a'), keyEntry(), 0, 100)
-    expect(cache.get(a, 10)?.subject).toBe('a')
+    expect(cache.get(a, 10)?.auth?.subject).toBe('a')
     // Same end (the lookup key is read from it), different token.
     expect(cache.get(token(1, 'x.y.'), 10)).toBeUndefined()
     expect(cache.get(a.slice(1), 10)).toBeUndefined()
@@ -41,7 +47,7 @@ describe('createTokenCache', () => {
     cache.set(a, auth('a'), keyEntry(), 0, 100)
     cache.set(b, auth('b'), keyEntry(), 0, 100)
     expect(cache.get(a, 1)).toBeUndefined()
-    expect(cache.get(b, 1)?.subject).toBe('b')
+    expect(cache.get(b, 1)?.auth?.subject).toBe('b')
     expect(cache.size).toBe(1)
   })
 
@@ -49,8 +55,8 @@ describe('createTokenCache', () => {
     const cache = createTokenCache(10)
     cache.set('short', auth('s'), keyEntry(), 0, 100)
     cache.set('x'.repeat(43), auth('x'), keyEntry(), 0, 100)
-    expect(cache.get('short', 1)?.subject).toBe('s')
-    expect(cache.get('x'.repeat(43), 1)?.subject).toBe('x')
+    expect(cache.get('short', 1)?.auth?.subject).toBe('s')
+    expect(cache.get('x'.repeat(43), 1)?.auth?.subject).toBe('x')
     expect(cache.get('hort', 1)).toBeUndefined()
     expect(cache.size).toBe(2)
   })
@@ -58,7 +64,7 @@ describe('createTokenCache', () => {
   it('serves until just before expires, then drops the entry', () => {
     const cache = createTokenCache(10)
     cache.set(token(1), auth('a'), keyEntry(), 0, 100)
-    expect(cache.get(token(1), 99)?.subject).toBe('a')
+    expect(cache.get(token(1), 99)?.auth?.subject).toBe('a')
     expect(cache.get(token(1), 100)).toBeUndefined()
     expect(cache.size).toBe(0)
     expect(cache.get(token(1), 50)).toBeUndefined()
@@ -69,14 +75,14 @@ describe('createTokenCache', () => {
     cache.set(token(1), auth('a'), keyEntry(), 50, 100)
     expect(cache.get(token(1), 49)).toBeUndefined()
     expect(cache.size).toBe(1)
-    expect(cache.get(token(1), 50)?.subject).toBe('a')
+    expect(cache.get(token(1), 50)?.auth?.subject).toBe('a')
   })
 
   it('drops an entry whose key was retired', () => {
     const key = keyEntry()
     const cache = createTokenCache(10)
     cache.set(token(1), auth('a'), key, 0, 100)
-    expect(cache.get(token(1), 1)?.subject).toBe('a')
+    expect(cache.get(token(1), 1)?.auth?.subject).toBe('a')
     key.retired = true
     expect(cache.get(token(1), 1)).toBeUndefined()
     expect(cache.size).toBe(0)
@@ -85,7 +91,7 @@ describe('createTokenCache', () => {
   it('serves while its key is usable (usableUntil, in ms), then drops the entry', () => {
     const cache = createTokenCache(10)
     cache.set(token(1), auth('a'), keyEntry({ usableUntil: 100_000 }), 0, 1_000)
-    expect(cache.get(token(1), 100)?.subject).toBe('a')
+    expect(cache.get(token(1), 100)?.auth?.subject).toBe('a')
     expect(cache.get(token(1), 101)).toBeUndefined()
     expect(cache.size).toBe(0)
   })
@@ -94,7 +100,7 @@ describe('createTokenCache', () => {
     const cache = createTokenCache(3)
     for (let n = 1; n <= 5; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
     expect(cache.size).toBe(3)
-    expect([1, 2, 3, 4, 5].map((n) => cache.get(token(n), 1)?.subject)).toEqual([
+    expect([1, 2, 3, 4, 5].map((n) => cache.get(token(n), 1)?.auth?.subject)).toEqual([
       undefined,
       undefined,
       't3',
@@ -112,8 +118,8 @@ describe('createTokenCache', () => {
     // token(1) was stored last: token(2) is now the oldest.
     cache.set(token(3), auth('c'), keyEntry(), 0, 100)
     expect(cache.get(token(2), 1)).toBeUndefined()
-    expect(cache.get(token(1), 1)?.subject).toBe('new')
-    expect(cache.get(token(3), 1)?.subject).toBe('c')
+    expect(cache.get(token(1), 1)?.auth?.subject).toBe('new')
+    expect(cache.get(token(3), 1)?.auth?.subject).toBe('c')
   })
 
   it('keeps a token used after it aged by half the cache, evicting an unused older one', () => {
@@ -122,11 +128,11 @@ describe('createTokenCache', () => {
     cache.set(token(2), auth('b'), keyEntry(), 0, 100)
     cache.set(token(3), auth('c'), keyEntry(), 0, 100)
     // Two insertions since token(1) was stored: a hit now moves it to the young end.
-    expect(cache.get(token(1), 1)?.subject).toBe('hot')
+    expect(cache.get(token(1), 1)?.auth?.subject).toBe('hot')
     cache.set(token(4), auth('d'), keyEntry(), 0, 100)
     cache.set(token(5), auth('e'), keyEntry(), 0, 100)
     expect(cache.get(token(2), 1)).toBeUndefined()
-    expect(cache.get(token(1), 1)?.subject).toBe('hot')
+    expect(cache.get(token(1), 1)?.auth?.subject).toBe('hot')
     expect(cache.size).toBe(4)
   })
 
@@ -135,22 +141,22 @@ describe('createTokenCache', () => {
     cache.set(token(1), auth('a'), keyEntry(), 0, 100)
     cache.set(token(2), auth('b'), keyEntry(), 0, 100)
     // One insertion since token(1): the hit leaves it where it is, the oldest.
-    expect(cache.get(token(1), 1)?.subject).toBe('a')
+    expect(cache.get(token(1), 1)?.auth?.subject).toBe('a')
     cache.set(token(3), auth('c'), keyEntry(), 0, 100)
     cache.set(token(4), auth('d'), keyEntry(), 0, 100)
     cache.set(token(5), auth('e'), keyEntry(), 0, 100)
     expect(cache.get(token(1), 1)).toBeUndefined()
-    expect(cache.get(token(2), 1)?.subject).toBe('b')
+    expect(cache.get(token(2), 1)?.auth?.subject).toBe('b')
   })
 
   it('with one entry, always keeps the latest', () => {
     const cache = createTokenCache(1)
     cache.set(token(1), auth('a'), keyEntry(), 0, 100)
-    expect(cache.get(token(1), 1)?.subject).toBe('a')
+    expect(cache.get(token(1), 1)?.auth?.subject).toBe('a')
     cache.set(token(2), auth('b'), keyEntry(), 0, 100)
     expect(cache.size).toBe(1)
     expect(cache.get(token(1), 1)).toBeUndefined()
-    expect(cache.get(token(2), 1)?.subject).toBe('b')
+    expect(cache.get(token(2), 1)?.auth?.subject).toBe('b')
   })
 
   it.each([
@@ -178,8 +184,8 @@ describe('createTokenCache', () => {
     it('stores up to 2 × maxEntries + 1,000 unread tokens as plain LRU', () => {
       const cache = createTokenCache(3)
       for (let n = 1; n <= 1_006; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
-      expect(cache.get(token(1_006), 1)?.subject).toBe('t1006')
-      expect(cache.get(token(1_004), 1)?.subject).toBe('t1004')
+      expect(cache.get(token(1_006), 1)?.auth?.subject).toBe('t1006')
+      expect(cache.get(token(1_004), 1)?.auth?.subject).toBe('t1004')
       expect(cache.get(token(1_003), 1)).toBeUndefined()
     })
 
@@ -190,9 +196,9 @@ describe('createTokenCache', () => {
       expect(cache.get(token(next), 1)).toBeUndefined()
       expect(cache.size).toBe(3)
       // The entries it would have evicted are still served.
-      expect(cache.get(token(last - 2), 1)?.subject).toBe(`t${last - 2}`)
+      expect(cache.get(token(last - 2), 1)?.auth?.subject).toBe(`t${last - 2}`)
       cache.set(token(next), auth('new'), keyEntry(), 0, 100)
-      expect(cache.get(token(next), 1)?.subject).toBe('new')
+      expect(cache.get(token(next), 1)?.auth?.subject).toBe('new')
       expect(cache.size).toBe(3)
     })
 
@@ -200,7 +206,7 @@ describe('createTokenCache', () => {
       const { cache, next } = flushed(3)
       expect(cache.get(token(next - 1), 1)).toBeDefined()
       cache.set(token(next), auth('new'), keyEntry(), 0, 100)
-      expect(cache.get(token(next), 1)?.subject).toBe('new')
+      expect(cache.get(token(next), 1)?.auth?.subject).toBe('new')
     })
 
     it('stays within maxEntries and lets in a token stored again after others', () => {
@@ -209,7 +215,7 @@ describe('createTokenCache', () => {
       for (let n = next + 1; n < next + 100; n++) cache.set(token(n), auth('x'), keyEntry(), 0, 100)
       expect(cache.size).toBe(100)
       cache.set(token(next), auth('back'), keyEntry(), 0, 100)
-      expect(cache.get(token(next), 1)?.subject).toBe('back')
+      expect(cache.get(token(next), 1)?.auth?.subject).toBe('back')
     })
   })
 })
