@@ -24,7 +24,10 @@ declare global {
 
 function apply(req: Request, res: Response, next: NextFunction, decision: core.Decision): void {
   if (decision.headers !== undefined) res.set(decision.headers)
-  if (decision.error !== undefined) return next(decision.error)
+  if (decision.error !== undefined) {
+    next(decision.error)
+    return
+  }
   req.auth = decision.auth
   next()
 }

@@ -28,6 +28,12 @@ export {
 } from './challenge.js'
 export { requireClaims } from './claims.js'
 export {
+  type Accepted,
+  type Decision,
+  type Rejected,
+  whenDecided,
+} from './decision.js'
+export {
   BearerGuardError,
   type BearerGuardErrorOptions,
   DEFAULT_REALM,
@@ -38,12 +44,6 @@ export {
   type RejectionReason,
   UnauthorizedError,
 } from './errors.js'
-export {
-  type Accepted,
-  type Decision,
-  type Rejected,
-  whenDecided,
-} from './decision.js'
 export type { BearerGuardEvent } from './events.js'
 export { checkGuard, createGuards, type GuardFactories } from './guard.js'
 export {

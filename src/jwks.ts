@@ -443,3 +443,19 @@ export function createRemoteKeySource(
     },
   }
 }
+
+/**
+ * The key source the options name: static keys, or a JWKS URL or discovery document fetched and
+ * cached. What `createValidator` and `inspectToken` both use.
+ *
+ * @example
+ * ```ts
+ * const keys = createKeySourceFor(resolveOptions({ issuer, audience, jwksUri }))
+ * ```
+ */
+export function createKeySourceFor(options: ResolvedOptions): KeySource {
+  const source = options.keySource
+  return source.kind === 'static'
+    ? createStaticKeySource(options, source.jwks)
+    : createRemoteKeySource(options, source)
+}

@@ -162,13 +162,9 @@ export function checkSignature(
   return verifier(buffer.subarray(0, end), buffer.subarray(end, end + signatureLength))
 }
 
-/**
- * Checks the protected header: `alg` on the allow-list, an access-token `typ`, no `crit` or
- * other parameter that would change how the token must be processed, a sane `kid`.
- * `jwk`, `jku`, `x5u`, `x5c` and `x5t` are ignored: keys never come from the token.
- */
-export function checkHeader(header: TokenHeader, options: ResolvedOptions): void {
-  const { alg, kid, typ } = header
+/** `alg`: an algorithm on the allow-list (RFC 8725 §3.1). */
+export function checkAlgorithm(header: TokenHeader, options: ResolvedOptions): void {
+  const { alg } = header
   if (typeof alg !== 'string' || !options.algorithms.has(alg)) {
     reject(
       'unsupported_algorithm',
@@ -176,12 +172,22 @@ export function checkHeader(header: TokenHeader, options: ResolvedOptions): void
       'alg',
     )
   }
+}
+
+/** `kid`, when present: a non-empty string of sane length. */
+export function checkKeyId(header: TokenHeader): void {
+  const { kid } = header
   if (
     kid !== undefined &&
     (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)
   ) {
     reject('malformed_token', 'the token kid must be a non-empty string', 'kid')
   }
+}
+
+/** `typ`: absent (unless required) or an access-token type (RFC 8725 §3.11, RFC 9068 §2.1). */
+export function checkTokenType(header: TokenHeader, options: ResolvedOptions): void {
+  const { typ } = header
   if (typ === undefined) {
     if (options.typRequired)
       reject(
@@ -192,8 +198,14 @@ export function checkHeader(header: TokenHeader, options: ResolvedOptions): void
   } else if (typeof typ !== 'string' || !options.tokenTypes.has(normalizeTokenType(typ))) {
     reject('unsupported_token_type', 'the token typ is not an access token type', 'typ')
   }
-  // RFC 7515 §4.1.11: a recipient must reject a token whose crit extensions it does not process,
-  // and we process none (b64: false of RFC 7797 included). zip and enc have no place in a JWS.
+}
+
+/**
+ * No `crit` and no other parameter that would change how the token must be processed. RFC 7515
+ * §4.1.11: a recipient must reject a token whose crit extensions it does not process, and we
+ * process none (b64: false of RFC 7797 included). zip and enc have no place in a JWS.
+ */
+export function checkCritical(header: TokenHeader): void {
   if (
     header.crit !== undefined ||
     header.b64 !== undefined ||
@@ -208,6 +220,18 @@ export function checkHeader(header: TokenHeader, options: ResolvedOptions): void
   }
 }
 
+/**
+ * Checks the protected header: `alg` on the allow-list, an access-token `typ`, no `crit` or
+ * other parameter that would change how the token must be processed, a sane `kid`.
+ * `jwk`, `jku`, `x5u`, `x5c` and `x5t` are ignored: keys never come from the token.
+ */
+export function checkHeader(header: TokenHeader, options: ResolvedOptions): void {
+  checkAlgorithm(header, options)
+  checkKeyId(header)
+  checkTokenType(header, options)
+  checkCritical(header)
+}
+
 function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string')
 }
@@ -217,18 +241,14 @@ function isNumericDate(value: unknown): value is number {
 }
 
 /**
- * Checks the registered claims against the options at time `now` (seconds): `iss`, `aud` and
- * `exp` are required; `nbf` and `iat` are honoured within `clockTolerance`; `maxTokenAge` and
- * `requiredClaims` when set (RFC 7519 §4.1, RFC 9068 §4). Returns a promise only when an
- * issuer predicate answered with one.
+ * `iss`: required, and accepted by the options. Returns a promise only when an issuer predicate
+ * answered with one; the caller awaits it before the caller rules.
  */
-export function checkClaims(
+export function checkIssuer(
   claims: TokenClaims,
   options: ResolvedOptions,
-  now: number,
 ): Promise<void> | undefined {
-  const { clockTolerance } = options
-  const { iss, aud, exp, nbf, iat, sub } = claims
+  const { iss } = claims
   if (typeof iss !== 'string') {
     reject(
       iss === undefined ? 'missing_claim' : 'invalid_claim',
@@ -236,23 +256,27 @@ export function checkClaims(
       'iss',
     )
   }
-  let pending: Promise<void> | undefined
   if (options.issuers !== undefined) {
     if (!options.issuers.has(iss)) wrongIssuer(options)
-  } else {
-    const verdict = (options.issuerPredicate as NonNullable<ResolvedOptions['issuerPredicate']>)(
-      iss,
-      claims,
-    )
-    if (verdict !== true) {
-      if (typeof verdict !== 'object' || verdict === null) wrongIssuer(options)
-      pending = Promise.resolve(verdict).then((accepted) => {
-        if (accepted !== true) wrongIssuer(options)
-      })
-      // A later check may throw before anyone awaits this; its rejection is then moot.
-      pending.catch(() => {})
-    }
+    return undefined
   }
+  const verdict = (options.issuerPredicate as NonNullable<ResolvedOptions['issuerPredicate']>)(
+    iss,
+    claims,
+  )
+  if (verdict === true) return undefined
+  if (typeof verdict !== 'object' || verdict === null) wrongIssuer(options)
+  const pending = Promise.resolve(verdict).then((accepted) => {
+    if (accepted !== true) wrongIssuer(options)
+  })
+  // A later check may throw before anyone awaits this; its rejection is then moot.
+  pending.catch(() => {})
+  return pending
+}
+
+/** `aud`: required, a non-empty string or list of strings, one of them this API (RFC 7519 §4.1.3). */
+export function checkAudience(claims: TokenClaims, options: ResolvedOptions): void {
+  const { aud } = claims
   if (typeof aud === 'string' ? aud === '' : !isStringList(aud)) {
     reject(
       aud === undefined ? 'missing_claim' : 'invalid_claim',
@@ -267,6 +291,11 @@ export function checkClaims(
   ) {
     reject('wrong_audience', 'the token audience (aud) is not this API', 'aud')
   }
+}
+
+/** `exp`: required, a number, not past (within `clockTolerance`). */
+export function checkExpiry(claims: TokenClaims, options: ResolvedOptions, now: number): void {
+  const { exp } = claims
   if (!isNumericDate(exp)) {
     reject(
       exp === undefined ? 'missing_claim' : 'invalid_claim',
@@ -274,33 +303,75 @@ export function checkClaims(
       'exp',
     )
   }
-  if (exp <= now - clockTolerance) {
+  if (exp <= now - options.clockTolerance) {
     reject('expired', `the token expired ${formatAge(now - exp)} ago`, 'exp')
   }
-  if (nbf !== undefined) {
-    if (!isNumericDate(nbf)) reject('invalid_claim', 'the token nbf claim must be a number', 'nbf')
-    if (nbf > now + clockTolerance)
-      reject('not_yet_valid', 'the token is not valid yet (nbf)', 'nbf')
+}
+
+/** `nbf`, when present: a number, not in the future (within `clockTolerance`). */
+export function checkNotBefore(claims: TokenClaims, options: ResolvedOptions, now: number): void {
+  const { nbf } = claims
+  if (nbf === undefined) return
+  if (!isNumericDate(nbf)) reject('invalid_claim', 'the token nbf claim must be a number', 'nbf')
+  if (nbf > now + options.clockTolerance)
+    reject('not_yet_valid', 'the token is not valid yet (nbf)', 'nbf')
+}
+
+/** `iat`, when present: a number, not in the future (within `clockTolerance`). */
+export function checkIssuedAt(claims: TokenClaims, options: ResolvedOptions, now: number): void {
+  const { iat } = claims
+  if (iat === undefined) return
+  if (!isNumericDate(iat)) reject('invalid_claim', 'the token iat claim must be a number', 'iat')
+  if (iat > now + options.clockTolerance)
+    reject('issued_in_future', 'the token was issued in the future (iat)', 'iat')
+}
+
+/** `maxTokenAge`, when set: `iat` required and recent enough. */
+export function checkMaxAge(claims: TokenClaims, options: ResolvedOptions, now: number): void {
+  if (options.maxTokenAge === undefined) return
+  const { iat } = claims
+  if (iat === undefined)
+    reject('missing_claim', 'the token has no iat claim, and this API limits token age', 'iat')
+  if (!isNumericDate(iat)) reject('invalid_claim', 'the token iat claim must be a number', 'iat')
+  if (now - iat > options.maxTokenAge + options.clockTolerance) {
+    reject('too_old', 'the token is older than this API accepts (iat)', 'iat')
   }
-  if (iat !== undefined) {
-    if (!isNumericDate(iat)) reject('invalid_claim', 'the token iat claim must be a number', 'iat')
-    if (iat > now + clockTolerance)
-      reject('issued_in_future', 'the token was issued in the future (iat)', 'iat')
-  }
-  if (options.maxTokenAge !== undefined) {
-    if (iat === undefined)
-      reject('missing_claim', 'the token has no iat claim, and this API limits token age', 'iat')
-    if (now - iat > options.maxTokenAge + clockTolerance) {
-      reject('too_old', 'the token is older than this API accepts (iat)', 'iat')
-    }
-  }
-  if (sub !== undefined && typeof sub !== 'string')
+}
+
+/** `sub`, when present: a string. */
+export function checkSubject(claims: TokenClaims): void {
+  if (claims.sub !== undefined && typeof claims.sub !== 'string')
     reject('invalid_claim', 'the token sub claim must be a string', 'sub')
-  checkConfirmation(claims)
+}
+
+/** `requiredClaims`: each present. */
+export function checkRequiredClaims(claims: TokenClaims, options: ResolvedOptions): void {
   for (const name of options.requiredClaims) {
     if (claims[name] === undefined)
       reject('missing_claim', 'the token lacks a claim this API requires')
   }
+}
+
+/**
+ * Checks the registered claims against the options at time `now` (seconds): `iss`, `aud` and
+ * `exp` are required; `nbf` and `iat` are honoured within `clockTolerance`; `maxTokenAge` and
+ * `requiredClaims` when set (RFC 7519 §4.1, RFC 9068 §4); a bound token (`cnf`) is refused.
+ * Returns a promise only when an issuer predicate answered with one.
+ */
+export function checkClaims(
+  claims: TokenClaims,
+  options: ResolvedOptions,
+  now: number,
+): Promise<void> | undefined {
+  const pending = checkIssuer(claims, options)
+  checkAudience(claims, options)
+  checkExpiry(claims, options, now)
+  checkNotBefore(claims, options, now)
+  checkIssuedAt(claims, options, now)
+  checkMaxAge(claims, options, now)
+  checkSubject(claims)
+  checkConfirmation(claims)
+  checkRequiredClaims(claims, options)
   return pending
 }
 

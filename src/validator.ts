@@ -1,4 +1,3 @@
-import { attachContext } from './auth-context.js'
 import {
   type AuthorizationInput,
   missingCredentials,
@@ -7,21 +6,22 @@ import {
 } from './authorization.js'
 import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js'
 import { type Accepted, ANONYMOUS, type Decision, type Rejected } from './decision.js'
-import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
+import { BearerGuardError, DEFAULT_REALM } from './errors.js'
 import { emitEvent } from './events.js'
-import { deepFreeze, ImmutableDate } from './immutable.js'
-import {
-  createRemoteKeySource,
-  createStaticKeySource,
-  type KeySource,
-  type VerificationKey,
-} from './jwks.js'
+import { createKeySourceFor, type VerificationKey } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
+import {
+  activeSteps,
+  explainRejection,
+  isExplained,
+  type Step,
+  type StepGroup,
+  type TokenState,
+} from './pipeline.js'
 import { type RequestLike, readHeader } from './request.js'
-import { copyNames, parseScopes } from './scopes.js'
-import { checkClaims, checkHeader, checkSignature, type ParsedToken, parseToken } from './token.js'
+import { parseToken } from './token.js'
 import { createTokenCache } from './token-cache.js'
-import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
+import type { AuthInfo, TokenClaims } from './types.js'
 
 /** Options of {@link Validator.authenticate}. */
 export interface AuthenticateOptions {
@@ -94,158 +94,6 @@ export interface Validator {
 const VALIDATOR = Symbol.for('bearer-guard.validator')
 const fromOptions = new WeakMap<object, Validator>()
 
-const NO_NAMES: readonly string[] = Object.freeze([])
-
-/** The first of the values that is a string. */
-function firstString(a: unknown, b: unknown, c: unknown, d: unknown): string | undefined {
-  if (typeof a === 'string') return a
-  if (typeof b === 'string') return b
-  if (typeof c === 'string') return c
-  return typeof d === 'string' ? d : undefined
-}
-
-/** Whether a token is an application's own (client credentials) rather than a user's. */
-function isAppOnly(claims: TokenClaims, scopes: readonly string[]): boolean {
-  const { idtyp } = claims
-  if (idtyp === 'app') return true
-  if (idtyp === 'user') return false
-  return (
-    scopes.length === 0 &&
-    (claims.gty === 'client-credentials' ||
-      (typeof claims.oid === 'string' && claims.oid === claims.sub))
-  )
-}
-
-/**
- * An AuthInfo, made with `new` rather than an object literal: V8 counts how many objects from
- * each literal outlive a young-generation collection, and once the token cache has kept a few
- * hundred, it would allocate every later AuthInfo straight in the old generation, where
- * short-lived ones are costly to collect (measured: 15 % more CPU per token). Its prototype is
- * Object.prototype, so it is a plain object to anyone who looks.
- */
-function AuthRecord(
-  this: Record<string, unknown>,
-  token: string,
-  header: TokenHeader,
-  claims: TokenClaims,
-  audience: readonly string[],
-  scopes: readonly string[],
-  roles: readonly string[],
-) {
-  this.token = token
-  this.header = header
-  this.claims = claims
-  this.subject = claims.sub
-  this.issuer = claims.iss
-  this.audience = audience
-  this.scopes = scopes
-  this.roles = roles
-  this.clientId = firstString(claims.azp, claims.appid, claims.client_id, claims.cid)
-  this.tenantId = typeof claims.tid === 'string' ? claims.tid : undefined
-  this.appOnly = isAppOnly(claims, scopes)
-  this.expiresAt = Object.freeze(new ImmutableDate(claims.exp * 1000))
-  this.issuedAt =
-    typeof claims.iat === 'number' ? Object.freeze(new ImmutableDate(claims.iat * 1000)) : undefined
-}
-AuthRecord.prototype = Object.prototype
-const NewAuthInfo = AuthRecord as unknown as new (
-  ...args: Parameters<typeof AuthRecord>
-) => AuthInfo
-
-/** A claim read as a list of names, or `undefined` when it has the wrong shape. */
-function namesOf(value: unknown): readonly string[] | undefined {
-  return value === undefined ? NO_NAMES : parseScopes(value)
-}
-
-/**
- * Builds the {@link AuthInfo} of a token whose claims passed their checks, immutable all the way
- * down (header, claims and every nested value, the lists, the dates); a `scp`,
- * `scope` or `roles` claim of the wrong shape is a 401 `invalid_token`.
- */
-export function readAuthInfo(
-  token: string,
-  header: TokenHeader,
-  claims: TokenClaims,
-  context: ChallengeContext = DEFAULT_CHALLENGE_CONTEXT,
-): AuthInfo {
-  const scp = namesOf(claims.scp)
-  const scope = namesOf(claims.scope)
-  const roles = namesOf(claims.roles)
-  if (scp === undefined || scope === undefined || roles === undefined) {
-    throw new InvalidTokenError(
-      'the token scp, scope or roles claim must be a string or an array of strings',
-      { reason: 'invalid_claim' },
-    )
-  }
-  const scopes =
-    scope.length === 0
-      ? scp
-      : scp.length === 0
-        ? scope
-        : (parseScopes(scp.concat(scope)) as string[])
-  // The validator checked aud before; inspectToken reads the claims whatever their checks said.
-  const aud: unknown = claims.aud
-  const audience =
-    typeof aud === 'string' ? Array.of(aud) : Array.isArray(aud) ? copyNames(aud) : []
-  const auth = new NewAuthInfo(
-    token,
-    deepFreeze(header),
-    deepFreeze(claims),
-    Object.freeze(audience),
-    Object.freeze(scopes),
-    Object.freeze(roles),
-  )
-  attachContext(auth, context)
-  return Object.freeze(auth)
-}
-
-/** `allowedClients`: the calling application must be on the list, when there is one. */
-export function checkAllowedClient(auth: AuthInfo, options: ResolvedOptions): void {
-  if (options.allowedClients === undefined) return
-  if (auth.clientId === undefined || !options.allowedClients.has(auth.clientId)) {
-    throw new InvalidTokenError(
-      'the calling application (azp, appid) is not allowed to call this API',
-      { reason: 'wrong_client', claim: 'azp' },
-    )
-  }
-}
-
-/** `requirePermissions`: the token must carry a scope or a role, when the option is on. */
-export function checkPermissions(auth: AuthInfo, options: ResolvedOptions): void {
-  if (options.requirePermissions && auth.scopes.length === 0 && auth.roles.length === 0) {
-    throw new InvalidTokenError(
-      'the token carries neither scopes (scp) nor application permissions (roles)',
-      { reason: 'no_permissions' },
-    )
-  }
-}
-
-/** The `validateClaims` rule, when there is one. */
-export function checkClaimsRule(auth: AuthInfo, options: ResolvedOptions): void {
-  if (options.validateClaims === undefined) return
-  const problem = options.validateClaims(auth.claims, auth.header)
-  if (problem !== undefined) {
-    throw new InvalidTokenError(problem.description, { reason: problem.reason })
-  }
-}
-
-/**
- * The checks on the caller that run after the claims: `allowedClients`, `requirePermissions`
- * and the `validateClaims` rule. Each failure is a 401 `invalid_token`.
- */
-export function checkCaller(auth: AuthInfo, options: ResolvedOptions): void {
-  checkAllowedClient(auth, options)
-  checkPermissions(auth, options)
-  checkClaimsRule(auth, options)
-}
-
-function createKeySource(options: ResolvedOptions): KeySource {
-  const source = options.keySource
-  return source.kind === 'static'
-    ? createStaticKeySource(options, source.jwks)
-    : createRemoteKeySource(options, source)
-}
-
 /** The challenge context of a validator's options: its realm, Bearer only for now. */
 export function challengeContextOf(options: ResolvedOptions): ChallengeContext {
   if (options.realm === DEFAULT_REALM) return DEFAULT_CHALLENGE_CONTEXT
@@ -270,75 +118,62 @@ const nowSeconds = () => Math.floor(Date.now() / 1000)
  */
 export function createValidator(options: ValidatorOptions): Validator {
   const resolved = resolveOptions(options)
-  const { clockTolerance, maxTokenAge, signingKeyIssuer } = resolved
+  const { clockTolerance, maxTokenAge } = resolved
   const context = challengeContextOf(resolved)
-  const keySource = createKeySource(resolved)
+  const keySource = createKeySourceFor(resolved)
   const cache =
     resolved.tokenCacheEntries > 0 ? createTokenCache(resolved.tokenCacheEntries) : undefined
 
-  function explain(error: unknown, claims: TokenClaims): unknown {
-    if (!(error instanceof InvalidTokenError) || resolved.describeRejection === undefined)
-      return error
-    const description = resolved.describeRejection(error.reason, claims)
-    if (description === undefined || description === error.message) return error
-    return new InvalidTokenError(description, {
-      reason: error.reason,
-      claim: error.claim,
-      cause: error.cause ?? error,
-    })
-  }
+  const steps = activeSteps(resolved)
+  const explain = (group: StepGroup, error: unknown, claims: TokenClaims) =>
+    isExplained(group) ? explainRejection(error, claims, resolved) : error
 
-  /** The last steps, once a key is at hand: key issuer, signature, then the cache. */
-  function finish(
-    token: string,
-    parsed: ParsedToken,
-    auth: AuthInfo,
-    key: VerificationKey,
-  ): Accepted {
-    const { claims } = parsed
-    if (signingKeyIssuer !== undefined && typeof key.entry.jwk.issuer === 'string') {
-      if (!signingKeyIssuer(key.entry.jwk.issuer, claims)) {
-        throw new InvalidTokenError('the signing key of the token belongs to another issuer', {
-          reason: 'wrong_issuer',
-          claim: 'iss',
-        })
-      }
-    }
-    if (!checkSignature(token, parsed, key.verifier)) {
-      throw new InvalidTokenError('the token signature is invalid', { reason: 'bad_signature' })
-    }
-    const accepted: Accepted = { auth, error: undefined, headers: undefined }
+  /** Every step passed: the decision, kept in the cache until the token's time is up. */
+  function accept(state: TokenState): Accepted {
+    const accepted: Accepted = { auth: state.auth, error: undefined, headers: undefined }
     if (cache !== undefined) {
-      const { nbf, iat, exp } = claims
+      const { nbf, iat, exp } = state.parsed.claims
       const notBefore = Math.max(nbf ?? Number.NEGATIVE_INFINITY, iat ?? Number.NEGATIVE_INFINITY)
       const expires =
         maxTokenAge === undefined
           ? exp
           : Math.min(exp, (iat as number) + maxTokenAge + clockTolerance)
-      cache.set(token, accepted, key.entry, notBefore - clockTolerance, expires)
+      const key = state.key as VerificationKey
+      cache.set(state.token, accepted, key.entry, notBefore - clockTolerance, expires)
     }
     return accepted
   }
 
-  /** The rest of a verification that has to wait: for the issuer check, or for the keys. */
-  async function finishAsync(
-    token: string,
-    parsed: ParsedToken,
-    pending: Promise<void> | undefined,
-    checked: AuthInfo | undefined,
-  ): Promise<Accepted> {
-    let auth = checked
-    if (auth === undefined) {
+  /**
+   * Runs the steps from `from` on, stopping at the first failure (thrown, or the promise
+   * rejected); synchronous until a step has to wait. A pending issuer answer is awaited before
+   * the caller rules, as the rules may rely on an accepted issuer.
+   */
+  function runSteps(state: TokenState, from: number): Accepted | Promise<Accepted> {
+    for (let i = from; i < steps.length; i++) {
+      const step = steps[i] as Step
+      if (state.pending !== undefined && step.group !== 'claims') {
+        const pending = state.pending
+        state.pending = undefined
+        return pending.then(
+          () => runSteps(state, i),
+          (error) => Promise.reject(explain('claims', error, state.parsed.claims)),
+        )
+      }
+      let waiting: void | Promise<void>
       try {
-        await pending
-        auth = readAuthInfo(token, parsed.header, parsed.claims, context)
-        checkCaller(auth, resolved)
+        waiting = step.run(state)
       } catch (error) {
-        throw explain(error, parsed.claims)
+        throw explain(step.group, error, state.parsed.claims)
+      }
+      if (waiting !== undefined) {
+        return waiting.then(
+          () => runSteps(state, i + 1),
+          (error) => Promise.reject(explain(step.group, error, state.parsed.claims)),
+        )
       }
     }
-    const key = keySource.peek(parsed.header) ?? (await keySource.getKey(parsed.header))
-    return finish(token, parsed, auth, key)
+    return accept(state)
   }
 
   /**
@@ -346,21 +181,18 @@ export function createValidator(options: ValidatorOptions): Validator {
    * for (keys already loaded and a synchronous issuer check); throws or rejects with the error.
    */
   function verifyToken(token: string, now: number): Accepted | Promise<Accepted> {
-    const parsed = parseToken(token, resolved)
-    checkHeader(parsed.header, resolved)
-    let pending: Promise<void> | undefined
-    let auth: AuthInfo
-    try {
-      pending = checkClaims(parsed.claims, resolved, now)
-      if (pending !== undefined) return finishAsync(token, parsed, pending, undefined)
-      auth = readAuthInfo(token, parsed.header, parsed.claims, context)
-      checkCaller(auth, resolved)
-    } catch (error) {
-      throw explain(error, parsed.claims)
+    const state: TokenState = {
+      token,
+      parsed: parseToken(token, resolved),
+      now,
+      options: resolved,
+      context,
+      keys: keySource,
+      auth: undefined,
+      key: undefined,
+      pending: undefined,
     }
-    const key = keySource.peek(parsed.header)
-    if (key === undefined) return finishAsync(token, parsed, undefined, auth)
-    return finish(token, parsed, auth, key)
+    return runSteps(state, 0)
   }
 
   /**

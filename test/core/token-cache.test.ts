@@ -3,9 +3,9 @@
  * its signing key is trusted; the cache is bounded and drops the least recently used first.
  */
 import { describe, expect, it } from 'vitest'
+import type { Accepted } from '../../src/decision.js'
 import type { KeyEntry } from '../../src/jwks.js'
 import { createTokenCache, doorkeeperSlots } from '../../src/token-cache.js'
-import type { Accepted } from '../../src/decision.js'
 import type { AuthInfo } from '../../src/types.js'
 
 function keyEntry(overrides: Partial<KeyEntry> = {}): KeyEntry {
