@@ -512,6 +512,30 @@ describe('client assertion (certificate credential)', () => {
     }
   })
 
+  it('compares thumbprints as bytes, padded or not, and x5c certificates with or without line breaks', async () => {
+    const sha1 = Buffer.from(webCert.thumbprint, 'hex').toString('base64')
+    const sha256 = Buffer.from(webCert.thumbprintSha256, 'hex').toString('base64')
+    const base64url = (text: string) => text.replace(/\+/g, '-').replace(/\//g, '_')
+    // MSAL for Python 1.21: base64url with its '=' padding, and x5c copied out of the PEM lines.
+    const pem = webCert.certificate.split('\n').slice(1, -2).join('\n')
+    const headers = [
+      { x5t: base64url(sha1) },
+      { 'x5t#S256': base64url(sha256) },
+      { x5t: base64url(sha1), x5c: [pem] },
+      { 'x5t#S256': base64url(sha256).replace(/=+$/, ''), x5c: [pem.replace(/\n/g, '')] },
+    ]
+    expect(headers[0]?.x5t).toMatch(/=$/)
+    expect(pem).toContain('\n')
+    for (const header of headers) {
+      const form = await clientAssertion(webCert, { header: { 'x5t#S256': undefined, ...header } })
+      expect(decodeJwt(accessToken(await token(form)))).toMatchObject({ azp: webApi.clientId })
+    }
+    for (const header of [{ x5t: `${base64url(sha1)}==` }, { x5t: sha1.replace(/=$/, '!') }]) {
+      const form = await clientAssertion(webCert, { header: { 'x5t#S256': undefined, ...header } })
+      expectEntraError(await token(form), 401, 'invalid_client', 700027)
+    }
+  })
+
   it('refuses assertions that do not hold, with AADSTS700027, 700024 or 700021', async () => {
     const stranger = await createCertificate({ commonName: 'stranger', keyType: 'rsa' })
     const now = Math.floor(Date.now() / 1000)
