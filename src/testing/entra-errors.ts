@@ -99,6 +99,14 @@ export const entraErrors = {
       90002,
       `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
     ),
+  // Client credentials at /common or /organizations (AzureAD/microsoft-identity-web#462).
+  tenantUnidentified: () =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50059,
+      'No tenant-identifying information found in either the request or implied by any provided credentials.',
+    ),
   unsupportedGrantType: (grantType: string) =>
     new EntraError(
       400,

@@ -467,6 +467,9 @@ export async function handleTokenRequest(
   const fixed = multiTenant ? undefined : directory.findTenant(segment)
   if (!multiTenant && fixed === undefined) throw entraErrors.tenantNotFound(segment)
 
+  // Entra ID issues app-only tokens in a named tenant only: /common and /organizations name none.
+  if (grantType === CLIENT_CREDENTIALS && multiTenant) throw entraErrors.tenantUnidentified()
+
   const client = isGuid(clientId) ? directory.app(clientId) : undefined
   if (
     client === undefined ||
@@ -477,9 +480,7 @@ export async function handleTokenRequest(
   const clientAuth = await authenticateClient(client, request, directory)
 
   if (grantType === CLIENT_CREDENTIALS) {
-    // At /organizations or /common, an app-only token comes from the app's home tenant.
-    const tenant = fixed ?? (directory.findTenant(client.registration.tenantId) as EmulatedTenant)
-    return clientCredentials(context, request, client, clientAuth, tenant)
+    return clientCredentials(context, request, client, clientAuth, fixed as EmulatedTenant)
   }
   const use = required(params, 'requested_token_use')
   if (use !== 'on_behalf_of') throw entraErrors.unsupportedGrantType(`${grantType} (${use})`)

@@ -419,13 +419,33 @@ describe('client credentials grant', () => {
     }
   })
 
-  it('accepts client_secret_basic, and /organizations issues in the home tenant', async () => {
+  it('accepts client_secret_basic, at a tenant domain too', async () => {
     const basic = Buffer.from(`${daemon.clientId}:${encodeURIComponent(daemon.secret as string)}`)
     const answer = await token(
       { grant_type: 'client_credentials', scope: 'api://data/.default' },
-      { tenant: 'organizations', headers: { authorization: `Basic ${basic.toString('base64')}` } },
+      {
+        tenant: 'contoso.onmicrosoft.com',
+        headers: { authorization: `Basic ${basic.toString('base64')}` },
+      },
     )
     expect(decodeJwt(accessToken(answer)).tid).toBe(TENANT)
+  })
+
+  it('refuses client credentials at /common and /organizations with AADSTS50059, as Entra ID does', async () => {
+    for (const tenant of ['common', 'organizations', 'Organizations']) {
+      for (const version of [1, 2] as const) {
+        const form = clientCredentials(daemon, 'api://data/.default')
+        expectEntraError(
+          await token(version === 1 ? { ...form, resource: 'api://data' } : form, {
+            tenant,
+            version,
+          }),
+          400,
+          'invalid_request',
+          50059,
+        )
+      }
+    }
   })
 
   it('gives a multi-tenant API tokens from the caller tenant, which allowedTenants filters', async () => {
