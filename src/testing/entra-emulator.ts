@@ -517,12 +517,25 @@ export async function startEntraEmulator(
     sendJson(res, 200, answer)
   }
 
+  /**
+   * Instance discovery: metadata for an authority the emulator serves (its HTTPS or HTTP origin),
+   * `invalid_instance` for any other, as Entra ID answers for a host it does not know.
+   */
   function answerInstanceDiscovery(res: ServerResponse, url: URL, origin: string): void {
     let tenant = 'common'
-    try {
-      const endpoint = url.searchParams.get('authorization_endpoint')
-      if (endpoint !== null) tenant = new URL(endpoint).pathname.split('/')[1] || tenant
-    } catch {}
+    const endpoint = url.searchParams.get('authorization_endpoint')
+    if (endpoint !== null) {
+      let authority: URL
+      try {
+        authority = new URL(endpoint)
+      } catch {
+        throw entraErrors.unknownInstance()
+      }
+      if (authority.origin !== instance && authority.origin !== httpOrigin) {
+        throw entraErrors.unknownInstance()
+      }
+      tenant = authority.pathname.split('/')[1] || tenant
+    }
     const host = new URL(origin).host
     sendJson(res, 200, {
       tenant_discovery_endpoint: `${origin}/${tenant}/v2.0/.well-known/openid-configuration`,

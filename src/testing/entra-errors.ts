@@ -107,6 +107,10 @@ export const entraErrors = {
       50059,
       'No tenant-identifying information found in either the request or implied by any provided credentials.',
     ),
+  // Instance discovery for an authority on a host Entra ID does not serve
+  // (AzureAD/microsoft-authentication-library-for-go#438).
+  unknownInstance: () =>
+    new EntraError(400, 'invalid_instance', 50049, 'Unknown or invalid instance.'),
   unsupportedGrantType: (grantType: string) =>
     new EntraError(
       400,

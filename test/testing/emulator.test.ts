@@ -309,14 +309,35 @@ describe('discovery documents and keys', () => {
 
   it('serves instance discovery metadata, 404 elsewhere, and GET only on documents', async () => {
     const host = new URL(emulator.httpOrigin as string).host
-    const instance = await get(
-      `/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(`${emulator.instance}/${TENANT}/oauth2/v2.0/authorize`)}`,
-    )
+    const discover = (authority: string) =>
+      get(
+        `/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(`${authority}/oauth2/v2.0/authorize`)}`,
+      )
+    const instance = await discover(`${emulator.instance}/${TENANT}`)
     expect(instance.body).toEqual({
       tenant_discovery_endpoint: `${emulator.httpOrigin}/${TENANT}/v2.0/.well-known/openid-configuration`,
       'api-version': '1.1',
       metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
     })
+    expect((await discover(`${emulator.httpOrigin}/organizations`)).body).toMatchObject({
+      tenant_discovery_endpoint: `${emulator.httpOrigin}/organizations/v2.0/.well-known/openid-configuration`,
+    })
+    // Entra ID answers invalid_instance for an authority on a host it does not serve.
+    const port = new URL(emulator.instance).port
+    for (const authority of [
+      `https://login.contoso.test/${TENANT}`,
+      `https://127.0.0.1/${TENANT}`,
+      `http://127.0.0.1:${port}/${TENANT}`,
+      `https://localhost:${port}/${TENANT}`,
+    ]) {
+      expectEntraError(await discover(authority), 400, 'invalid_instance', 50049)
+    }
+    expectEntraError(
+      await get('/common/discovery/instance?authorization_endpoint=not-a-url'),
+      400,
+      'invalid_instance',
+      50049,
+    )
     expect((await get('/nothing/here')).status).toBe(404)
     const post = await fetch(`${emulator.httpOrigin}/${TENANT}/discovery/v2.0/keys`, {
       method: 'POST',
