@@ -4,6 +4,7 @@
  * faults, each token judged by bearer-guard's own `azureAd()` validator.
  */
 import { createPublicKey, randomUUID, X509Certificate } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -233,6 +234,26 @@ describe('startEntraEmulator', () => {
       username: 'ada.lovelace@contoso.onmicrosoft.com',
       tenantId: TENANT,
     })
+  })
+
+  it('hands out its CA as a file, and the options @azure/identity and MSAL for Python take', async () => {
+    expect(emulator.azureIdentityOptions()).toEqual({
+      authorityHost: emulator.instance,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: emulator.caCertificate },
+    })
+    expect(emulator.msalPythonOptions()).toEqual({
+      authority: `${emulator.instance}/${TENANT}`,
+      instance_discovery: false,
+    })
+    expect(emulator.msalPythonOptions('fabrikam.onmicrosoft.com').authority).toBe(
+      `${emulator.instance}/fabrikam.onmicrosoft.com`,
+    )
+    expect(await readFile(emulator.caCertificatePath, 'utf8')).toBe(emulator.caCertificate)
+    const other = await startEntraEmulator()
+    expect(other.caCertificatePath).not.toBe(emulator.caCertificatePath)
+    await other.close()
+    await expect(readFile(other.caCertificatePath)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('refuses unknown and bad options with a TypeError', async () => {
