@@ -3,13 +3,16 @@
  * certificate made at start (and plain HTTP on request), Entra ID's per-tenant paths (v1 and v2
  * OpenID discovery, keys, token endpoints), app registrations declared in code, the client
  * credentials and On-Behalf-Of grants, AADSTS errors, `mint()` for unit tests, key rotation and
- * fault switches. Microsoft's MSAL for Node works against it unchanged but for the authority
- * and a network client that trusts the emulator's CA.
+ * fault switches. Microsoft's clients (MSAL for Node, `@azure/identity`, MSAL for Python) work
+ * against it unchanged but for the authority, instance discovery and trusting the emulator's CA,
+ * which `msalAuthority()`, `azureIdentityOptions()`, `msalPythonOptions()` and
+ * `caCertificatePath` hand out.
  *
  * Bounded: the directory grows only through the test's own calls; each request is limited in
  * size and time; connections are capped; `close()` ends every socket and timer.
  */
 import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -18,6 +21,8 @@ import {
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { AZURE_CLOUDS, type AzureAdOptions } from '../azure.js'
 import { createCertificate } from './certificate.js'
 import {
@@ -99,6 +104,27 @@ export interface MintOptions {
   header?: Record<string, unknown>
 }
 
+/**
+ * What `@azure/identity`'s credentials (`ClientSecretCredential`, `ClientCertificateCredential`,
+ * `OnBehalfOfCredential`...) need in their options to reach the emulator.
+ */
+export interface AzureIdentityOptions {
+  /** The emulator's `instance` (`@azure/identity` takes HTTPS only). */
+  authorityHost: string
+  /** Without it, the credential asks the public cloud's instance discovery endpoint first. */
+  disableInstanceDiscovery: true
+  /** The emulator's CA, trusted by this credential's HTTP client only. */
+  tlsOptions: { ca: string }
+}
+
+/** Keyword arguments of MSAL for Python's `ConfidentialClientApplication`, as JSON. */
+export interface MsalPythonOptions {
+  /** `{instance}/{tenant}`. */
+  authority: string
+  /** MSAL for Python would otherwise ask the public cloud's instance discovery endpoint. */
+  instance_discovery: false
+}
+
 /** Requests the emulator has answered, by endpoint kind. */
 export interface EmulatorRequestCounts {
   /** OpenID discovery documents, v1 and v2. */
@@ -119,6 +145,12 @@ export interface EntraEmulator {
   readonly host: string
   /** The CA certificate (PEM) that issued the emulator's TLS certificate: trust this one. */
   readonly caCertificate: string
+  /**
+   * A file holding `caCertificate`, for clients that take a CA file: a `requests.Session`'s
+   * `verify` for MSAL for Python, or `NODE_EXTRA_CA_CERTS` for a Node child process. `close()`
+   * deletes it.
+   */
+  readonly caCertificatePath: string
   /** The hosted tenants. */
   readonly tenants: readonly EmulatedTenant[]
   /** The first tenant's id, the default everywhere a tenant is optional. */
@@ -154,6 +186,16 @@ export interface EntraEmulator {
   authority(tenant?: string): string
   /** `{ authority, knownAuthorities }` to spread into MSAL's `auth` configuration. */
   msalAuthority(tenant?: string): { authority: string; knownAuthorities: string[] }
+  /**
+   * `{ authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca } }` to spread into an
+   * `@azure/identity` credential's options; the tenant is the credential's own argument.
+   */
+  azureIdentityOptions(): AzureIdentityOptions
+  /**
+   * `{ authority, instance_discovery: false }`: MSAL for Python's `ConfidentialClientApplication`
+   * keyword arguments, to pass as JSON. Its `http_client` must trust `caCertificatePath`.
+   */
+  msalPythonOptions(tenant?: string): MsalPythonOptions
   /** The token endpoint (v2 by default) of a tenant, over HTTPS. */
   tokenEndpoint(tenant?: string, version?: 1 | 2): string
   /** The JWKS URL of a tenant, over HTTP when `httpOrigin` exists (a validator can fetch it). */
@@ -345,6 +387,9 @@ export async function startEntraEmulator(
       notAfter: new Date(Math.max(...times) + 365 * 86_400_000),
     }),
   ])
+  const files = await mkdtemp(join(tmpdir(), 'bearer-guard-entra-'))
+  const caCertificatePath = join(files, 'ca.pem')
+  await writeFile(caCertificatePath, ca.certificate)
   const tls = await createCertificate({
     commonName: '127.0.0.1',
     dnsNames: ['localhost'],
@@ -517,12 +562,25 @@ export async function startEntraEmulator(
     sendJson(res, 200, answer)
   }
 
+  /**
+   * Instance discovery: metadata for an authority the emulator serves (its HTTPS or HTTP origin),
+   * `invalid_instance` for any other, as Entra ID answers for a host it does not know.
+   */
   function answerInstanceDiscovery(res: ServerResponse, url: URL, origin: string): void {
     let tenant = 'common'
-    try {
-      const endpoint = url.searchParams.get('authorization_endpoint')
-      if (endpoint !== null) tenant = new URL(endpoint).pathname.split('/')[1] || tenant
-    } catch {}
+    const endpoint = url.searchParams.get('authorization_endpoint')
+    if (endpoint !== null) {
+      let authority: URL
+      try {
+        authority = new URL(endpoint)
+      } catch {
+        throw entraErrors.unknownInstance()
+      }
+      if (authority.origin !== instance && authority.origin !== httpOrigin) {
+        throw entraErrors.unknownInstance()
+      }
+      tenant = authority.pathname.split('/')[1] || tenant
+    }
     const host = new URL(origin).host
     sendJson(res, 200, {
       tenant_discovery_endpoint: `${origin}/${tenant}/v2.0/.well-known/openid-configuration`,
@@ -718,13 +776,14 @@ export async function startEntraEmulator(
     for (const timer of timers) clearTimeout(timer)
     timers.clear()
     networkClient.close()
-    await Promise.all(
-      servers.map((server) => {
+    await Promise.all([
+      ...servers.map((server) => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeAllConnections()
         return closed
       }),
-    )
+      rm(files, { recursive: true, force: true }),
+    ])
   }
 
   const emulator: EntraEmulator = {
@@ -732,6 +791,7 @@ export async function startEntraEmulator(
     httpOrigin,
     host: new URL(instance).host,
     caCertificate: ca.certificate,
+    caCertificatePath,
     tenants: directory.tenants,
     tenantId: directory.tenants[0]?.id as string,
     defaultClient,
@@ -775,6 +835,15 @@ export async function startEntraEmulator(
     msalAuthority: (tenant) => ({
       authority: `${instance}/${tenantPath(tenant)}`,
       knownAuthorities: [new URL(instance).host],
+    }),
+    azureIdentityOptions: () => ({
+      authorityHost: instance,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: ca.certificate },
+    }),
+    msalPythonOptions: (tenant) => ({
+      authority: `${instance}/${tenantPath(tenant)}`,
+      instance_discovery: false,
     }),
     tokenEndpoint: (tenant, version = 2) =>
       `${instance}/${tenantPath(tenant)}/oauth2${version === 2 ? '/v2.0' : ''}/token`,

@@ -99,6 +99,18 @@ export const entraErrors = {
       90002,
       `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
     ),
+  // Client credentials at /common or /organizations (AzureAD/microsoft-identity-web#462).
+  tenantUnidentified: () =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50059,
+      'No tenant-identifying information found in either the request or implied by any provided credentials.',
+    ),
+  // Instance discovery for an authority on a host Entra ID does not serve
+  // (AzureAD/microsoft-authentication-library-for-go#438).
+  unknownInstance: () =>
+    new EntraError(400, 'invalid_instance', 50049, 'Unknown or invalid instance.'),
   unsupportedGrantType: (grantType: string) =>
     new EntraError(
       400,

@@ -70,16 +70,36 @@ function sameUrl(a: string, b: string): boolean {
   return strip(a) === strip(b)
 }
 
+/**
+ * The bytes of a thumbprint header member (`x5t`, `x5t#S256`): base64url (RFC 7515 §4.1.7), with
+ * or without `=` padding. Entra ID accepts both, and MSAL for Python 1.21 pads its `x5t`.
+ */
+function thumbprintBytes(value: unknown): Buffer | undefined {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+={0,2}$/.test(value)) return undefined
+  return Buffer.from(value.replace(/=+$/, ''), 'base64url')
+}
+
+/**
+ * The DER bytes of an `x5c` entry: base64 (RFC 7515 §4.1.6). Line breaks are ignored, since MSAL
+ * for Python copies the entries out of PEM text with them.
+ */
+function certificateBytes(value: unknown): Buffer | undefined {
+  if (typeof value !== 'string') return undefined
+  const text = value.replace(/[\r\n]/g, '')
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined
+  return Buffer.from(text, 'base64')
+}
+
 function findCertificate(
   app: AppRecord,
   header: Record<string, unknown>,
 ): CertificateCredential | undefined {
-  const sha256 = header['x5t#S256']
-  const sha1 = header.x5t
+  const sha256 = thumbprintBytes(header['x5t#S256'])
+  const sha1 = thumbprintBytes(header.x5t)
   return app.certificates.find(
     (certificate) =>
-      (typeof sha256 === 'string' && certificate.sha256.toString('base64url') === sha256) ||
-      (typeof sha1 === 'string' && certificate.sha1.toString('base64url') === sha1),
+      (sha256 !== undefined && certificate.sha256.equals(sha256)) ||
+      (sha1 !== undefined && certificate.sha1.equals(sha1)),
   )
 }
 
@@ -110,7 +130,7 @@ async function verifyClientAssertion(
   const x5c = header.x5c
   if (
     x5c !== undefined &&
-    (!Array.isArray(x5c) || x5c[0] !== certificate.x509.raw.toString('base64'))
+    (!Array.isArray(x5c) || certificateBytes(x5c[0])?.equals(certificate.x509.raw) !== true)
   ) {
     throw entraErrors.invalidClientAssertion(
       'The x5c certificate is not the registered certificate.',
@@ -447,6 +467,9 @@ export async function handleTokenRequest(
   const fixed = multiTenant ? undefined : directory.findTenant(segment)
   if (!multiTenant && fixed === undefined) throw entraErrors.tenantNotFound(segment)
 
+  // Entra ID issues app-only tokens in a named tenant only: /common and /organizations name none.
+  if (grantType === CLIENT_CREDENTIALS && multiTenant) throw entraErrors.tenantUnidentified()
+
   const client = isGuid(clientId) ? directory.app(clientId) : undefined
   if (
     client === undefined ||
@@ -457,9 +480,7 @@ export async function handleTokenRequest(
   const clientAuth = await authenticateClient(client, request, directory)
 
   if (grantType === CLIENT_CREDENTIALS) {
-    // At /organizations or /common, an app-only token comes from the app's home tenant.
-    const tenant = fixed ?? (directory.findTenant(client.registration.tenantId) as EmulatedTenant)
-    return clientCredentials(context, request, client, clientAuth, tenant)
+    return clientCredentials(context, request, client, clientAuth, fixed as EmulatedTenant)
   }
   const use = required(params, 'requested_token_use')
   if (use !== 'on_behalf_of') throw entraErrors.unsupportedGrantType(`${grantType} (${use})`)

@@ -26,11 +26,13 @@ export type {
   UserOptions,
 } from './entra-directory.js'
 export {
+  type AzureIdentityOptions,
   type EmulatorRequestCounts,
   type EntraEmulator,
   type EntraEmulatorOptions,
   type JwksMode,
   type MintOptions,
+  type MsalPythonOptions,
   startEntraEmulator,
 } from './entra-emulator.js'
 export type { EntraErrorBody } from './entra-errors.js'

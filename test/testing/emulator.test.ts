@@ -4,6 +4,7 @@
  * faults, each token judged by bearer-guard's own `azureAd()` validator.
  */
 import { createPublicKey, randomUUID, X509Certificate } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -235,6 +236,26 @@ describe('startEntraEmulator', () => {
     })
   })
 
+  it('hands out its CA as a file, and the options @azure/identity and MSAL for Python take', async () => {
+    expect(emulator.azureIdentityOptions()).toEqual({
+      authorityHost: emulator.instance,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: emulator.caCertificate },
+    })
+    expect(emulator.msalPythonOptions()).toEqual({
+      authority: `${emulator.instance}/${TENANT}`,
+      instance_discovery: false,
+    })
+    expect(emulator.msalPythonOptions('fabrikam.onmicrosoft.com').authority).toBe(
+      `${emulator.instance}/fabrikam.onmicrosoft.com`,
+    )
+    expect(await readFile(emulator.caCertificatePath, 'utf8')).toBe(emulator.caCertificate)
+    const other = await startEntraEmulator()
+    expect(other.caCertificatePath).not.toBe(emulator.caCertificatePath)
+    await other.close()
+    await expect(readFile(other.caCertificatePath)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('refuses unknown and bad options with a TypeError', async () => {
     await expect(startEntraEmulator({ htp: true } as never)).rejects.toThrow(/unknown option "htp"/)
     await expect(startEntraEmulator({ tokenLifetime: 5 })).rejects.toThrow(/"tokenLifetime"/)
@@ -309,14 +330,35 @@ describe('discovery documents and keys', () => {
 
   it('serves instance discovery metadata, 404 elsewhere, and GET only on documents', async () => {
     const host = new URL(emulator.httpOrigin as string).host
-    const instance = await get(
-      `/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(`${emulator.instance}/${TENANT}/oauth2/v2.0/authorize`)}`,
-    )
+    const discover = (authority: string) =>
+      get(
+        `/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(`${authority}/oauth2/v2.0/authorize`)}`,
+      )
+    const instance = await discover(`${emulator.instance}/${TENANT}`)
     expect(instance.body).toEqual({
       tenant_discovery_endpoint: `${emulator.httpOrigin}/${TENANT}/v2.0/.well-known/openid-configuration`,
       'api-version': '1.1',
       metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
     })
+    expect((await discover(`${emulator.httpOrigin}/organizations`)).body).toMatchObject({
+      tenant_discovery_endpoint: `${emulator.httpOrigin}/organizations/v2.0/.well-known/openid-configuration`,
+    })
+    // Entra ID answers invalid_instance for an authority on a host it does not serve.
+    const port = new URL(emulator.instance).port
+    for (const authority of [
+      `https://login.contoso.test/${TENANT}`,
+      `https://127.0.0.1/${TENANT}`,
+      `http://127.0.0.1:${port}/${TENANT}`,
+      `https://localhost:${port}/${TENANT}`,
+    ]) {
+      expectEntraError(await discover(authority), 400, 'invalid_instance', 50049)
+    }
+    expectEntraError(
+      await get('/common/discovery/instance?authorization_endpoint=not-a-url'),
+      400,
+      'invalid_instance',
+      50049,
+    )
     expect((await get('/nothing/here')).status).toBe(404)
     const post = await fetch(`${emulator.httpOrigin}/${TENANT}/discovery/v2.0/keys`, {
       method: 'POST',
@@ -419,13 +461,33 @@ describe('client credentials grant', () => {
     }
   })
 
-  it('accepts client_secret_basic, and /organizations issues in the home tenant', async () => {
+  it('accepts client_secret_basic, at a tenant domain too', async () => {
     const basic = Buffer.from(`${daemon.clientId}:${encodeURIComponent(daemon.secret as string)}`)
     const answer = await token(
       { grant_type: 'client_credentials', scope: 'api://data/.default' },
-      { tenant: 'organizations', headers: { authorization: `Basic ${basic.toString('base64')}` } },
+      {
+        tenant: 'contoso.onmicrosoft.com',
+        headers: { authorization: `Basic ${basic.toString('base64')}` },
+      },
     )
     expect(decodeJwt(accessToken(answer)).tid).toBe(TENANT)
+  })
+
+  it('refuses client credentials at /common and /organizations with AADSTS50059, as Entra ID does', async () => {
+    for (const tenant of ['common', 'organizations', 'Organizations']) {
+      for (const version of [1, 2] as const) {
+        const form = clientCredentials(daemon, 'api://data/.default')
+        expectEntraError(
+          await token(version === 1 ? { ...form, resource: 'api://data' } : form, {
+            tenant,
+            version,
+          }),
+          400,
+          'invalid_request',
+          50059,
+        )
+      }
+    }
   })
 
   it('gives a multi-tenant API tokens from the caller tenant, which allowedTenants filters', async () => {
@@ -509,6 +571,30 @@ describe('client assertion (certificate credential)', () => {
     for (const alg of ['PS256', 'RS256'] as const) {
       const jwt = accessToken(await token(await clientAssertion(webCert, { alg })))
       expect(decodeJwt(jwt)).toMatchObject({ azp: webApi.clientId, azpacr: '2' })
+    }
+  })
+
+  it('compares thumbprints as bytes, padded or not, and x5c certificates with or without line breaks', async () => {
+    const sha1 = Buffer.from(webCert.thumbprint, 'hex').toString('base64')
+    const sha256 = Buffer.from(webCert.thumbprintSha256, 'hex').toString('base64')
+    const base64url = (text: string) => text.replace(/\+/g, '-').replace(/\//g, '_')
+    // MSAL for Python 1.21: base64url with its '=' padding, and x5c copied out of the PEM lines.
+    const pem = webCert.certificate.split('\n').slice(1, -2).join('\n')
+    const headers = [
+      { x5t: base64url(sha1) },
+      { 'x5t#S256': base64url(sha256) },
+      { x5t: base64url(sha1), x5c: [pem] },
+      { 'x5t#S256': base64url(sha256).replace(/=+$/, ''), x5c: [pem.replace(/\n/g, '')] },
+    ]
+    expect(headers[0]?.x5t).toMatch(/=$/)
+    expect(pem).toContain('\n')
+    for (const header of headers) {
+      const form = await clientAssertion(webCert, { header: { 'x5t#S256': undefined, ...header } })
+      expect(decodeJwt(accessToken(await token(form)))).toMatchObject({ azp: webApi.clientId })
+    }
+    for (const header of [{ x5t: `${base64url(sha1)}==` }, { x5t: sha1.replace(/=$/, '!') }]) {
+      const form = await clientAssertion(webCert, { header: { 'x5t#S256': undefined, ...header } })
+      expectEntraError(await token(form), 401, 'invalid_client', 700027)
     }
   })
 
