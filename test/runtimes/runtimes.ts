@@ -153,9 +153,9 @@ const BUILTINS = new Set(builtinModules)
 
 /**
  * workerd resolves no packages: the worker, the built package, jose, http-errors and hono become
- * one ES module, as wrangler would make it. Node.js built-ins stay imports (nodejs_compat
- * provides them); a CommonJS `require` of one (depd, inherits) becomes an import too, since an
- * ES module bundle cannot `require`.
+ * one ES module. Node.js built-ins stay imports (nodejs_compat provides them); a CommonJS
+ * `require` of one (depd, inherits) becomes an import too, since an ES module bundle cannot
+ * `require`.
  */
 const nodeBuiltins: Plugin = {
   name: 'node-builtins',
