@@ -204,6 +204,19 @@ async function readLimited(response: Response, limit: number): Promise<string> {
   return Buffer.concat(chunks, size).toString('utf8')
 }
 
+/**
+ * Whether a response is, or came through, a redirect. `redirect: 'manual'` hands back the 3xx
+ * itself (Node, Bun, Deno, workerd) or an opaque one with status 0 (browsers); a `fetch` option
+ * that follows redirects anyway shows it in `redirected`.
+ */
+function isRedirect(response: Response): boolean {
+  return (
+    response.redirected ||
+    response.type === 'opaqueredirect' ||
+    (response.status >= 300 && response.status < 400)
+  )
+}
+
 /** Fetches a JSON document with a time and size limit, refusing redirects. */
 export async function fetchJson(
   url: URL,
@@ -216,9 +229,16 @@ export async function fetchJson(
   try {
     response = await fetcher(url, {
       signal,
-      redirect: 'error',
+      // Not 'error': workerd refuses that value outright ("use manual and check the status").
+      redirect: 'manual',
       headers: { accept: 'application/json' },
     })
+    if (isRedirect(response)) {
+      await response.body?.cancel()
+      throw new Error(
+        `${url.origin}${url.pathname} answered with a redirect (HTTP ${response.status}), which is refused`,
+      )
+    }
     if (response.status !== 200) {
       await response.body?.cancel()
       throw new Error(`${url.origin}${url.pathname} answered HTTP ${response.status}`)

@@ -35,8 +35,8 @@ describe('the fetch option', () => {
       subject: 'user-123',
     })
     expect(seen).toEqual([
-      { url: server.discoveryUrl, redirect: 'error', signal: true },
-      { url: server.jwksUri, redirect: 'error', signal: true },
+      { url: server.discoveryUrl, redirect: 'manual', signal: true },
+      { url: server.jwksUri, redirect: 'manual', signal: true },
     ])
   })
 

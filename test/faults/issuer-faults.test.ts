@@ -379,7 +379,7 @@ describe('issuer faults over HTTP: start-up, outage window, bad answers', () => 
     ['500s', 'down', 'answered HTTP 500'],
     ['invalid JSON', 'garbage', 'did not answer with JSON'],
     ['a huge body', 'huge', 'the response is larger than 524288 bytes'],
-    ['a redirect', 'redirect', 'fetch failed'],
+    ['a redirect', 'redirect', 'answered with a redirect (HTTP 302), which is refused'],
     ['a 404', 'not-found', 'answered HTTP 404'],
     ['an empty key set', 'empty', 'the JSON Web Key Set holds no usable public signing key'],
     ['a dropped connection', 'refuse', 'fetch failed'],
