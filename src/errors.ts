@@ -186,6 +186,40 @@ export class BearerGuardError extends Error {
 }
 Object.setPrototypeOf(BearerGuardError.prototype, createError.HttpError.prototype)
 
+// A registered symbol on the prototype: the ESM and CommonJS builds each carry their own copy of
+// these classes, and an error made by one must still be recognised by the other in one process
+// (a validator from `import`, an adapter from `require`). Costs nothing per error.
+const BRAND = Symbol.for('bearer-guard.error')
+Object.defineProperty(BearerGuardError.prototype, BRAND, { value: true })
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance]
+
+/** Whether `value` is an error of the class named `name` from another build of bearer-guard. */
+function isBranded(value: unknown, name: string | undefined): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if ((value as Record<symbol, unknown>)[BRAND] !== true) return false
+  if (name === undefined) return true
+  for (
+    let proto = Object.getPrototypeOf(value);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if (
+      Object.hasOwn(proto, 'constructor') &&
+      (proto.constructor as { name?: string }).name === name
+    ) {
+      return true
+    }
+  }
+  return false
+}
+
+Object.defineProperty(BearerGuardError, Symbol.hasInstance, {
+  value(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+    if (ordinaryHasInstance.call(this, value)) return true
+    return isBranded(value, this === BearerGuardError ? undefined : this.name)
+  },
+})
+
 function hide(target: object, name: string, value: unknown): void {
   Object.defineProperty(target, name, { value, enumerable: false, configurable: true })
 }

@@ -164,3 +164,28 @@ describe('KeysUnavailableError', () => {
     expect(error.headers['Retry-After']).toBe(header)
   })
 })
+
+describe('instanceof across builds (Symbol.hasInstance)', () => {
+  it('keeps instanceof exact within one build', () => {
+    const scope = new InsufficientScopeError('missing', { reason: 'missing_scope' })
+    expect(scope).toBeInstanceOf(BearerGuardError)
+    expect(scope).toBeInstanceOf(InsufficientScopeError)
+    expect(scope instanceof InvalidTokenError).toBe(false)
+    expect({ status: 401, reason: 'expired' } instanceof BearerGuardError).toBe(false)
+    expect(new Error('x') instanceof BearerGuardError).toBe(false)
+    expect((null as unknown) instanceof BearerGuardError).toBe(false)
+  })
+
+  it('recognises an error of another copy of the classes by its registered brand and class name', () => {
+    // What the other build's copy looks like: its own classes, the same registered symbol.
+    const brand = Symbol.for('bearer-guard.error')
+    class OtherBase extends Error {}
+    Object.defineProperty(OtherBase.prototype, brand, { value: true })
+    class InvalidTokenError2 extends OtherBase {}
+    Object.defineProperty(InvalidTokenError2, 'name', { value: 'InvalidTokenError' })
+    const foreign = new InvalidTokenError2('x')
+    expect(foreign instanceof BearerGuardError).toBe(true)
+    expect(foreign instanceof InvalidTokenError).toBe(true)
+    expect(foreign instanceof InsufficientScopeError).toBe(false)
+  })
+})

@@ -67,34 +67,15 @@ describe('one format throughout', () => {
   })
 })
 
-describe('a validator from one format in the adapters of the other (known gap, #13)', () => {
+describe('a validator from one format in the adapters of the other', () => {
+  // Each format carries its own copy of the error classes; the errors are recognised across
+  // builds by a registered symbol (errors.ts), so the answer is the same as in one format.
   it.each([
-    ['esm validator, cjs fetch', { esmClass: true, cjsClass: false }],
-    ['cjs validator, esm fetch', { esmClass: false, cjsClass: true }],
-  ])('%s: the 401 is thrown out of authenticate instead of answered', (pair, classes) => {
-    expect(results[pair]).toEqual({
-      threw: 'InvalidTokenError',
-      status: 401,
-      reason: 'malformed_token',
-      ...classes,
-    })
-  })
-
-  it.each([
-    ['esm validator, cjs hono', { esmClass: true, cjsClass: false }],
-    ['cjs validator, esm hono', { esmClass: false, cjsClass: true }],
-  ])('%s: Hono answers 500, the 401 never becomes an HTTPException', (pair, classes) => {
-    expect(results[pair]).toEqual({
-      status: 500,
-      wwwAuthenticate: null,
-      body: 'Internal Server Error',
-      caught: {
-        threw: 'InvalidTokenError',
-        status: 401,
-        reason: 'malformed_token',
-        httpException: false,
-        ...classes,
-      },
-    })
+    'esm validator, cjs fetch',
+    'cjs validator, esm fetch',
+    'esm validator, cjs hono',
+    'cjs validator, esm hono',
+  ])('%s: 401 invalid_token with the exact challenge', (pair) => {
+    expect(results[pair]).toMatchObject({ status: 401, wwwAuthenticate: CHALLENGE })
   })
 })
