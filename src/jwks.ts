@@ -16,7 +16,7 @@
  * - every fetch is bounded by `timeoutDuration` and `maxResponseSize`, refuses redirects, and a
  *   bad response (not JSON, not a JWKS, no usable key) never replaces good keys.
  */
-import { KeyObject } from 'node:crypto'
+import { createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto'
 import { type CryptoKey, importJWK, type JWK as JoseJWK } from 'jose'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import { emitEvent } from './events.js'
@@ -88,9 +88,13 @@ const USABLE_KTY = new Set(['RSA', 'EC', 'OKP'])
 export function keyFitsAlgorithm(jwk: JWK, alg: string): boolean {
   if (jwk.alg !== undefined && jwk.alg !== alg) return false
   if (jwk.use !== undefined && jwk.use !== 'sig') return false
+  // RFC 7517 §4.3: an array of unique strings; jose refuses any other key_ops as well.
+  const ops: unknown = jwk.key_ops
   if (
-    jwk.key_ops !== undefined &&
-    (!Array.isArray(jwk.key_ops) || !jwk.key_ops.includes('verify'))
+    ops !== undefined &&
+    (!Array.isArray(ops) ||
+      !ops.includes('verify') ||
+      !ops.every((op, index) => typeof op === 'string' && ops.indexOf(op) === index))
   ) {
     return false
   }
@@ -121,6 +125,13 @@ async function importPublicKey(jwk: JWK): Promise<KeyObject | undefined> {
   const alg = jwk.kty === 'RSA' ? IMPORT_ALG.RSA : IMPORT_ALG[jwk.crv ?? '']
   if (alg === undefined) return undefined
   try {
+    // jose 6 imports Ed25519 only (WebCrypto has no Ed448); node:crypto reads an Ed448 JWK.
+    if (jwk.kty === 'OKP' && jwk.crv === 'Ed448') {
+      return createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed448', x: jwk.x } as JsonWebKey,
+        format: 'jwk',
+      })
+    }
     // jose checks the JWK; the KeyObject behind its CryptoKey is what node:crypto verifies with.
     const key = await importJWK(
       { ...jwk, alg: undefined, use: undefined, key_ops: undefined } as JoseJWK,

@@ -347,7 +347,8 @@ export function checkSubject(claims: TokenClaims): void {
 /** `requiredClaims`: each present. */
 export function checkRequiredClaims(claims: TokenClaims, options: ResolvedOptions): void {
   for (const name of options.requiredClaims) {
-    if (claims[name] === undefined)
+    // Own members only: `claims.constructor` or `claims.__proto__` come from Object.prototype.
+    if (!Object.hasOwn(claims, name) || claims[name] === undefined)
       reject('missing_claim', 'the token lacks a claim this API requires')
   }
 }
