@@ -8,7 +8,6 @@
  * @module bearer-guard/fastify
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import fp from 'fastify-plugin'
 import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 
@@ -73,7 +72,7 @@ const plugin: FastifyPluginAsync<BearerGuardPluginOptions> = async (fastify, plu
 
 /**
  * The Fastify plugin: adds {@link authenticate} as an `onRequest` hook to the instance it is
- * registered on (fastify-plugin: no encapsulation of its own), so every route there, and in its
+ * registered on (no encapsulation of its own, as fastify-plugin would mark it), so every route there, and in its
  * child plugins, needs a Bearer token. Register it inside a plugin to protect only that plugin.
  * A bad option rejects `register()` (and `ready()`) with a `TypeError`.
  *
@@ -83,7 +82,12 @@ const plugin: FastifyPluginAsync<BearerGuardPluginOptions> = async (fastify, plu
  * await app.register(bearerGuard, { validator, credentialsRequired: false })
  * ```
  */
-export const bearerGuard = fp(plugin, { fastify: '5.x', name: 'bearer-guard' })
+export const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = Object.assign(plugin, {
+  // What fastify-plugin would set, without the dependency: no encapsulation, a name, Fastify 5.
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'bearer-guard',
+  [Symbol.for('plugin-meta')]: { fastify: '5.x', name: 'bearer-guard' },
+})
 
 const guards = core.createGuards<BearerGuardHook>((guard) => async (request) => {
   const denied = core.checkGuard(guard, request.auth)

@@ -104,10 +104,9 @@ describe('package.json and the files beside it', () => {
     expect(manifest.bugs).toEqual({ url: 'https://github.com/bearer-guard/bearer-guard/issues' })
   })
 
-  it('depends at run time on jose and http-errors only; fastify-plugin is an optional peer', () => {
+  it('depends at run time on jose and http-errors only; fastify-plugin not at all', () => {
     expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['http-errors', 'jose'])
-    expect(manifest.peerDependencies?.['fastify-plugin']).toBeDefined()
-    expect(manifest.peerDependenciesMeta?.['fastify-plugin']).toEqual({ optional: true })
-    expect(manifest.devDependencies?.['fastify-plugin']).toBeDefined()
+    expect(manifest.peerDependencies?.['fastify-plugin']).toBeUndefined()
+    expect(manifest.devDependencies?.['fastify-plugin']).toBeUndefined()
   })
 })
