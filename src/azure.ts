@@ -146,7 +146,7 @@ function createTenantResolver(
   timeout: number,
   maxSize: number,
   fetcher: typeof fetch | undefined,
-): () => Promise<string> {
+): { resolved(): string | undefined; resolve(): Promise<string> } {
   let tenantId: string | undefined
   let pending: Promise<string> | undefined
   async function load(): Promise<string> {
@@ -157,7 +157,7 @@ function createTenantResolver(
     tenantId = id.toLowerCase()
     return tenantId
   }
-  return () => {
+  const resolve = () => {
     if (tenantId !== undefined) return Promise.resolve(tenantId)
     pending ??= load().finally(() => {
       pending = undefined
@@ -169,6 +169,7 @@ function createTenantResolver(
       })
     })
   }
+  return { resolved: () => tenantId, resolve }
 }
 
 /**
@@ -273,9 +274,13 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
     return expectedTenant === undefined || (claims.tid as string).toLowerCase() === expectedTenant
   }
 
+  // Synchronous once the domain's tenant id is known: the lookup is made once, by warmUp()
+  // (prefetch) or by the first token, and every later token is checked without waiting.
   function issuer(iss: string, claims: TokenClaims): boolean | Promise<boolean> {
     if (resolveDomain === undefined) return issuerFits(iss, claims, fixedTenant)
-    return resolveDomain().then((tid) => issuerFits(iss, claims, tid))
+    const tid = resolveDomain.resolved()
+    if (tid !== undefined) return issuerFits(iss, claims, tid)
+    return resolveDomain.resolve().then((id) => issuerFits(iss, claims, id))
   }
 
   function validateClaims(claims: TokenClaims, header: TokenHeader): ClaimsProblem | undefined {
@@ -351,5 +356,12 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
     },
     validateClaims,
     describeRejection,
+    ...(resolveDomain === undefined
+      ? {}
+      : {
+          prefetch: async () => {
+            await Promise.all([resolveDomain.resolve(), rest.prefetch?.()])
+          },
+        }),
   }
 }

@@ -129,6 +129,13 @@ export interface ValidatorOptions {
    */
   fetch?: typeof fetch
   /**
+   * Lookups the validator needs besides the keys (the Entra ID profile resolves a tenant's domain
+   * name to its id this way): `warmUp()` runs it together with the key fetch and rejects, with the
+   * cause, when it fails. Tokens that arrive before it has succeeded wait for the rule that needs
+   * it, as they would for keys.
+   */
+  prefetch?: () => Promise<void>
+  /**
    * The verified-token cache: a repeated token is answered without verifying it again, until
    * its `exp`, as long as its signing key stays in the JWKS. `false` turns it off.
    * Default `{ maxEntries: 1000 }` (least recently used tokens go first).
@@ -209,6 +216,8 @@ export interface ResolvedOptions {
   readonly onEvent: ((event: BearerGuardEvent) => void) | undefined
   /** The fetch function for keys and discovery, if not the global one. */
   readonly fetch: typeof fetch | undefined
+  /** Lookups besides the keys that `warmUp()` performs, if any. */
+  readonly prefetch: (() => Promise<void>) | undefined
   /** Size of the verified-token cache; 0 when it is off. */
   readonly tokenCacheEntries: number
   /** Allowed calling applications, if limited. */
@@ -247,6 +256,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'maxResponseSize',
   'onEvent',
   'fetch',
+  'prefetch',
   'tokenCache',
   'allowedClients',
   'requirePermissions',
@@ -475,6 +485,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
   for (const name of [
     'onEvent',
     'fetch',
+    'prefetch',
     'signingKeyIssuer',
     'validateClaims',
     'describeRejection',
@@ -543,6 +554,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     ),
     onEvent: options.onEvent,
     fetch: options.fetch,
+    prefetch: options.prefetch,
     tokenCacheEntries: resolveTokenCache(options.tokenCache),
     allowedClients:
       options.allowedClients === undefined

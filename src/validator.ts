@@ -81,7 +81,11 @@ export interface Validator {
   decide(request: RequestLike, options?: AuthenticateOptions): Decision | Promise<Decision>
   /** The realm, schemes and parameters every challenge of this validator carries. */
   readonly challengeContext: ChallengeContext
-  /** Loads the signing keys now, so the first requests do not wait; rejects with a 503 error when they cannot be had. */
+  /**
+   * Loads the signing keys now, and performs every other lookup the validator needs (`prefetch`:
+   * the Entra ID profile's tenant-domain resolution), so the first requests do not wait; rejects
+   * with a 503 error, its `cause` the reason, when one cannot be done.
+   */
   warmUp(): Promise<void>
   /** The realm named in this validator's challenges. */
   readonly realm: string
@@ -280,8 +284,8 @@ export function createValidator(options: ValidatorOptions): Validator {
         decideCredentials(authorization, authOptions?.credentialsRequired !== false, nowSeconds()),
       )
     },
-    warmUp() {
-      return keySource.warmUp()
+    async warmUp() {
+      await Promise.all([keySource.warmUp(), resolved.prefetch?.()])
     },
   } as Validator
   // Not enumerable: a copy made with spread is not a validator.

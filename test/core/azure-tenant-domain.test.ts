@@ -129,3 +129,39 @@ describe('azureAd with a domain tenant', () => {
     expect((error.cause as Error).message).toContain('answered HTTP 500')
   })
 })
+
+describe('azureAd with a domain tenant: waiting only where it is real (issue #10 point 5)', () => {
+  it('checks the issuer synchronously once the tenant id is known', async () => {
+    const issuer = issuerRule()
+    const first = issuer(v2(TENANT), claims(TENANT))
+    expect(first).toBeInstanceOf(Promise)
+    expect(await first).toBe(true)
+    // Known now: a plain boolean, no promise, no fetch.
+    expect(issuer(v2(TENANT), claims(TENANT))).toBe(true)
+    expect(issuer(v2(CLIENT), claims(CLIENT))).toBe(false)
+    expect(hits).toBe(1)
+  })
+
+  it('has warmUp() resolve the domain with the keys, so the first token waits for nothing', async () => {
+    const options = azureAd({ tenant: DOMAIN, clientId: CLIENT, instance })
+    expect(typeof options.prefetch).toBe('function')
+    await options.prefetch?.()
+    expect(hits).toBe(1)
+    expect((options.issuer as IssuerRule)(v2(TENANT), claims(TENANT))).toBe(true)
+    expect(hits).toBe(1)
+  })
+
+  it('has warmUp() reject with a 503 whose cause says why the domain could not be resolved', async () => {
+    status = 500
+    const options = azureAd({ tenant: DOMAIN, clientId: CLIENT, instance })
+    const error = await failureOf(options.prefetch?.() as unknown as Promise<boolean>)
+    expect((error.cause as Error).message).toContain('answered HTTP 500')
+  })
+
+  it('needs no prefetch for a tenant id or a multi-tenant profile', () => {
+    expect(azureAd({ tenant: TENANT, clientId: CLIENT }).prefetch).toBeUndefined()
+    expect(
+      azureAd({ tenant: 'organizations', clientId: CLIENT, allowedTenants: '*' }).prefetch,
+    ).toBeUndefined()
+  })
+})

@@ -641,3 +641,25 @@ describe('Validator (messages)', () => {
     }
   })
 })
+
+describe('Validator.warmUp with prefetch', () => {
+  it('performs the prefetch lookup with the keys, and rejects with its error when it fails', async () => {
+    let calls = 0
+    const ready = validatorWith({
+      prefetch: async () => {
+        calls++
+      },
+    })
+    await ready.warmUp()
+    expect(calls).toBe(1)
+    const failure = new Error('lookup failed')
+    const failing = validatorWith({ prefetch: () => Promise.reject(failure) })
+    await expect(failing.warmUp()).rejects.toBe(failure)
+  })
+
+  it('refuses a prefetch that is not a function', () => {
+    expect(() => validatorWith({ prefetch: 'soon' as never })).toThrow(
+      new TypeError('"prefetch" option must be a function'),
+    )
+  })
+})
