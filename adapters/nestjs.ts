@@ -1,6 +1,6 @@
 /**
  * NestJS 10 and 11 glue (Express platform): `BearerGuardModule` provides one validator,
- * `BearerAuthGuard` reads every Authorization value from `req.rawHeaders`, lets the core decide,
+ * `BearerAuthGuard` hands the request to the core (`validator.decide(req)`: every header line as sent),
  * puts the result on `req.auth` and applies the route's `@RequireScopes(...)`-style requirements,
  * and `BearerGuardExceptionFilter` answers each rejection with its status and headers
  * (`WWW-Authenticate`, or `Retry-After` on a 503; RFC 6750 §3).
@@ -8,6 +8,11 @@
  * The filter is the one place an adapter writes a response: Nest's default filter knows only its
  * own `HttpException`, so it would drop the headers and log every rejection with a stack trace.
  * It copies `err.status` and `err.headers` as they are, and decides nothing.
+ *
+ * About 150 lines of code where the other adapters need under 60: Nest asks for a module (with
+ * its `forRoot`/`forRootAsync` providers), an injectable guard class, an exception filter, a
+ * parameter decorator and decorators that store requirements as metadata. That is Nest's own
+ * ceremony; the token decisions are the core's (`validator.decide`, `checkGuard`), as elsewhere.
  *
  * @module bearer-guard/nestjs
  */
