@@ -76,6 +76,8 @@ export interface BearerGuardErrorOptions {
   claim?: string
   /** Extension parameters of the challenge (`claims`, `acr_values`, `max_age`, ...). */
   params?: Readonly<Record<string, string>>
+  /** A fuller description for logs (`onEvent`), when the public one leaves details out. */
+  detail?: string
 }
 
 /** The default protection space named in challenges. */
@@ -129,6 +131,8 @@ export class BearerGuardError extends Error {
   declare readonly claim?: string
   /** Extension parameters of the challenge, when there are any. */
   declare readonly params?: Readonly<Record<string, string>>
+  /** A fuller description for logs, when the public message leaves details out. Never sent. */
+  declare readonly detail?: string
 
   constructor(
     status: number,
@@ -151,6 +155,7 @@ export class BearerGuardError extends Error {
     // Not enumerable: the JSON of an error stays what it was (status, expose, headers, code...).
     if (options.claim !== undefined) hide(this, 'claim', options.claim)
     if (options.params !== undefined) hide(this, 'params', Object.freeze({ ...options.params }))
+    if (options.detail !== undefined) hide(this, 'detail', options.detail)
     createError(status, this)
     Object.defineProperty(this, 'name', {
       value: new.target.name,

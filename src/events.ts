@@ -41,6 +41,12 @@ export type BearerGuardEvent =
       reason: RejectionReason
       /** The public description sent to the client. */
       description: string
+      /**
+       * The full description, when the public one leaves details out: a token whose signature
+       * was not verified is told no clock offset and no configuration value (`expired 3 min ago`
+       * becomes `the token has expired`). For logs; never sent to the client.
+       */
+      detail?: string
     }
 
 /** Delivers an event without letting a throwing listener break a request. */

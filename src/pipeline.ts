@@ -224,6 +224,21 @@ export function explainRejection(
   })
 }
 
+/**
+ * The rejection as a caller whose signature has not been verified may read it: the same error
+ * when its description holds no clock offset, else one that says only what failed, keeping the
+ * full description as `detail` (for `onEvent`) and the original as `cause`.
+ */
+export function withoutSecrets(error: InvalidTokenError): InvalidTokenError {
+  if (error.reason !== 'expired') return error
+  return new InvalidTokenError('the token has expired', {
+    reason: error.reason,
+    claim: error.claim,
+    cause: error,
+    detail: error.message,
+  })
+}
+
 /** Whether `describeRejection` words the rejections of a group (the claim and caller rules). */
 export function isExplained(group: StepGroup): boolean {
   return group === 'claims' || group === 'caller'

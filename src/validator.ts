@@ -6,7 +6,7 @@ import {
 } from './authorization.js'
 import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js'
 import { type Accepted, ANONYMOUS, type Decision, type Rejected } from './decision.js'
-import { BearerGuardError, DEFAULT_REALM } from './errors.js'
+import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
 import { createKeySourceFor, type VerificationKey } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
@@ -17,9 +17,10 @@ import {
   type Step,
   type StepGroup,
   type TokenState,
+  withoutSecrets,
 } from './pipeline.js'
 import { type RequestLike, readHeader } from './request.js'
-import { parseToken } from './token.js'
+import { checkSignature, parseToken } from './token.js'
 import { createTokenCache } from './token-cache.js'
 import type { AuthInfo, TokenClaims } from './types.js'
 
@@ -161,23 +162,62 @@ export function createValidator(options: ValidatorOptions): Validator {
         state.pending = undefined
         return pending.then(
           () => runSteps(state, i),
-          (error) => Promise.reject(explain('claims', error, state.parsed.claims)),
+          (error) => unverifiedRejection('claims', error, state),
         )
       }
       let waiting: void | Promise<void>
       try {
         waiting = step.run(state)
       } catch (error) {
-        throw explain(step.group, error, state.parsed.claims)
+        if (step.group === 'key' || step.group === 'header') throw error
+        return unverifiedRejection(step.group, error, state)
       }
       if (waiting !== undefined) {
         return waiting.then(
           () => runSteps(state, i + 1),
-          (error) => Promise.reject(explain(step.group, error, state.parsed.claims)),
+          (error) =>
+            step.group === 'key'
+              ? Promise.reject(error)
+              : unverifiedRejection(step.group, error, state),
         )
       }
     }
     return accept(state)
+  }
+
+  /**
+   * A claim or caller rejection, made before the signature was checked. What it may tell depends
+   * on the signature (issue #13): a caller whose token does not verify learns no configuration
+   * value (the `describeRejection` hints name the API's client id) and no clock offset ("expired
+   * 20793 d ago"); a token that verifies gets the full description. The signature is checked only
+   * when there is something to hide. For a hint, the key is fetched if need be, as for any token
+   * (single flight, unknown kids at most once per cooldown); for the clock offset alone, only a
+   * key already at hand is used, so that an expired token never causes a key fetch.
+   */
+  function unverifiedRejection(
+    group: StepGroup,
+    error: unknown,
+    state: TokenState,
+  ): Promise<never> {
+    const full = explain(group, error, state.parsed.claims)
+    if (!(error instanceof InvalidTokenError)) throw full
+    const reduced = withoutSecrets(error)
+    if (full === error && reduced === error) throw error
+    // Without a hint, the public text is the step's own, less any clock offset.
+    const unverified = full === error ? reduced : reduced === error ? error : reduced
+    const answer = (key: VerificationKey | undefined): never => {
+      throw key !== undefined && checkSignature(state.token, state.parsed, key.verifier)
+        ? full
+        : unverified
+    }
+    let key: VerificationKey | undefined
+    try {
+      key = keySource.peek(state.parsed.header)
+    } catch {
+      throw unverified
+    }
+    if (key !== undefined || full === error) return answer(key)
+    return keySource.getKey(state.parsed.header).then(answer, () => Promise.reject(unverified))
   }
 
   /**
@@ -212,6 +252,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         status: error.status,
         reason: error.reason,
         description: error.message,
+        ...(error.detail === undefined ? {} : { detail: error.detail }),
       })
     }
     return { auth: undefined, error, headers: undefined }
