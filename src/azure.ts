@@ -325,6 +325,10 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
       return `the token audience (aud) is not this API: request a token for ${audiences[0]}`
     }
     if (reason === 'wrong_issuer' && typeof iss === 'string') {
+      // Another authority altogether: say so, before any tenant comparison.
+      if (!iss.startsWith(`${instance}/`) && !iss.startsWith(`${v1Issuer}/`)) {
+        return 'the token issuer (iss) is not an Entra ID issuer of this cloud'
+      }
       if (!isGuid(tid)) return 'the token has no valid tenant id (tid)'
       if (!iss.includes(tid)) return 'the token issuer (iss) names a different tenant than its tid'
       const version = versionOf(iss, claims)

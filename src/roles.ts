@@ -64,13 +64,31 @@ export function requireScopesOrRoles(
   scopes: string | readonly string[] | { scopes?: readonly string[]; roles?: readonly string[] },
   roles?: string | readonly string[],
 ): Guard {
+  if (typeof scopes !== 'string' && (typeof scopes !== 'object' || scopes === null)) {
+    throw new TypeError(
+      'requireScopesOrRoles needs scope names, a list of them, or { scopes, roles } as its first argument',
+    )
+  }
+  const listOf = (value: unknown) => (typeof value === 'string' ? [value] : value)
+  const given = scopes as { scopes?: unknown; roles?: unknown }
   const spec =
     typeof scopes === 'object' && !Array.isArray(scopes)
-      ? (scopes as { scopes?: readonly string[]; roles?: readonly string[] })
+      ? ({ scopes: listOf(given.scopes), roles: listOf(given.roles) } as {
+          scopes?: readonly string[]
+          roles?: readonly string[]
+        })
       : {
           scopes: typeof scopes === 'string' ? [scopes] : (scopes as readonly string[]),
           roles: typeof roles === 'string' ? [roles] : roles,
         }
+  for (const [what, value] of [
+    ['scopes', spec.scopes],
+    ['roles', spec.roles],
+  ] as const) {
+    if (value !== undefined && !Array.isArray(value)) {
+      throw new TypeError(`requireScopesOrRoles: "${what}" must be a name or a list of names`)
+    }
+  }
   const scopeNames =
     spec.scopes === undefined || spec.scopes.length === 0
       ? []

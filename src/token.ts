@@ -127,6 +127,13 @@ export function parseToken(token: unknown, options: ResolvedOptions): ParsedToke
     reject('malformed_token', 'the token is not a JWS in compact serialization (three segments)')
   }
   if (!isPlainAscii(token)) notBase64url()
+  // An unsigned token (`alg: none`) has an empty signature: name that, not the encoding.
+  if (second + 1 === token.length && first > 0 && second > first + 1) {
+    reject(
+      'malformed_token',
+      'the token is unsigned (empty signature): this API accepts signed tokens only',
+    )
+  }
   const buffer = bufferFor(token)
   // The signature is only checked here; checkSignature decodes it again when a key is at hand.
   if (decodeSegmentInto(token, second + 1, token.length, buffer, 0) === -1) notBase64url()

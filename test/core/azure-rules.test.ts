@@ -305,3 +305,30 @@ describe('azureAd: explanations', () => {
     expect(withHook.describeRejection('no_permissions', claims({}))).toMatch(/^the token carries/)
   })
 })
+
+describe('azureAd: explanations name the right problem (issue #13, point 7)', () => {
+  const explain = (c: Record<string, unknown>) =>
+    rules().describeRejection('wrong_issuer', claims(c))
+
+  it.each([
+    ['another provider', 'https://accounts.google.com'],
+    [
+      'a lookalike host that carries the tid',
+      `https://login.microsoftonline.com.evil.example/${TENANT}/v2.0`,
+    ],
+    ['another cloud', `https://login.microsoftonline.us/${TENANT}/v2.0`],
+  ])(
+    'says an issuer of %s is not an Entra ID issuer of this cloud, not a tenant mismatch',
+    (_, iss) => {
+      expect(explain({ iss, tid: TENANT })).toBe(
+        'the token issuer (iss) is not an Entra ID issuer of this cloud',
+      )
+    },
+  )
+
+  it('still names a tenant mismatch for an Entra issuer of another tenant than tid', () => {
+    expect(explain({ iss: V2(OTHER), tid: TENANT })).toBe(
+      'the token issuer (iss) names a different tenant than its tid',
+    )
+  })
+})

@@ -49,6 +49,7 @@ import { invalidRequest, invalidToken, rejectionOf } from './support.js'
 
 const ALG = 'the token is signed with an algorithm this API does not accept'
 const SEG = 'the token segments must be unpadded base64url'
+const UNSIGNED = 'the token is unsigned (empty signature): this API accepts signed tokens only'
 const COMPACT = 'the token is not a JWS in compact serialization (three segments)'
 const HDR_JSON = 'the token header is not valid JSON'
 const HDR_OBJ = 'the token header is not a JSON object'
@@ -195,7 +196,7 @@ for (const alg of ['none', 'None', 'NONE', 'nOnE', 'nonE', 'none ', ' none']) {
     name: `alg "${alg}" with an empty signature`,
     make: () => unsigned({ alg, typ: 'JWT' }, { ...defaultClaims }),
     reason: 'malformed_token',
-    description: SEG,
+    description: UNSIGNED,
   })
   add({
     name: `alg "${alg}" with a signature segment`,
@@ -568,7 +569,7 @@ for (const [what, make, description] of [
       const [h, p] = segments(await mintToken())
       return `${h}.${p}.`
     },
-    SEG,
+    UNSIGNED,
   ],
   ['two dots', () => '..', SEG],
 ] as const) {

@@ -251,3 +251,29 @@ describe('requireScopesOrRoles', () => {
     )
   })
 })
+
+describe('requireScopesOrRoles: bad arguments (issue #13, point 7)', () => {
+  it.each([
+    [
+      [null],
+      'requireScopesOrRoles needs scope names, a list of them, or { scopes, roles } as its first argument',
+    ],
+    [
+      [42],
+      'requireScopesOrRoles needs scope names, a list of them, or { scopes, roles } as its first argument',
+    ],
+    [[{ scopes: null }], 'requireScopesOrRoles: "scopes" must be a name or a list of names'],
+    [[{ roles: 7 }], 'requireScopesOrRoles: "roles" must be a name or a list of names'],
+    [[['Data.Read'], 5], 'requireScopesOrRoles: "roles" must be a name or a list of names'],
+  ])('throws a TypeError naming the argument for %j', (args, message) => {
+    expect(() => (requireScopesOrRoles as (...a: unknown[]) => unknown)(...args)).toThrow(
+      new TypeError(message),
+    )
+  })
+
+  it('still takes a single name in the object form', () => {
+    expect(
+      typeof requireScopesOrRoles({ scopes: 'Data.Read' as never, roles: 'Data.All' as never }),
+    ).toBe('function')
+  })
+})

@@ -294,7 +294,9 @@ export const CASES: readonly AdapterCase[] = [
     token: async () => unsigned({ alg: 'none', typ: 'JWT' }, { ...defaultClaims }),
     headers: bearer,
     status: 401,
-    wwwAuthenticate: invalidToken('the token segments must be unpadded base64url'),
+    wwwAuthenticate: invalidToken(
+      'the token is unsigned (empty signature): this API accepts signed tokens only',
+    ),
   },
   {
     name: 'answers 401 invalid_token for alg none with a signature segment',
