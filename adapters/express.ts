@@ -7,7 +7,7 @@
  *
  * @module bearer-guard/express
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 
@@ -78,3 +78,28 @@ export const requireAnyRole = guards.requireAnyRole
 export const requireScopesOrRoles = guards.requireScopesOrRoles
 /** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
 export const requireClaims = guards.requireClaims
+
+/**
+ * An Express error handler for bearer-guard's rejections: it answers with the error's status, its
+ * headers (`WWW-Authenticate`, `Retry-After`) and a small JSON body (`{ error,
+ * error_description }`), logs nothing, and hands every other error to the next handler. Express's
+ * own handler would print each rejection's stack to stderr, and render HTML in development.
+ * Register it after the routes.
+ *
+ * @example
+ * ```ts
+ * app.use(authenticate(options))
+ * app.get('/files', requireScopes('Files.Read'), listFiles)
+ * app.use(errorHandler())
+ * ```
+ */
+export function errorHandler(): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    const answer = core.errorAnswer(err)
+    if (answer === undefined || res.headersSent) {
+      next(err)
+      return
+    }
+    res.status(answer.status).set(answer.headers).json(answer.body)
+  }
+}

@@ -4,7 +4,7 @@
  * to answer (status, challenges, headers). Adapters only translate a decision into their
  * framework's flow.
  */
-import type { BearerGuardError } from './errors.js'
+import { BearerGuardError } from './errors.js'
 import type { AuthInfo } from './types.js'
 
 /** The decision to let a request proceed. */
@@ -59,4 +59,43 @@ export function whenDecided(
 ): void {
   if (decision instanceof Promise) decision.then(apply, fail)
   else apply(decision)
+}
+
+/** What an error handler sends for a rejection: its status, its headers and a small JSON body. */
+export interface ErrorAnswer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  /**
+   * `{ error, error_description }`: the RFC 6750 code (or the status text for a 401 without
+   * credentials or a 503) and, for a 4xx, the public description. Never a stack or the token.
+   */
+  readonly body: { readonly error: string; readonly error_description?: string }
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  401: 'unauthorized',
+  503: 'temporarily_unavailable',
+}
+
+/**
+ * The answer to send for a bearer-guard rejection (from any build of bearer-guard), or
+ * `undefined` for any other error, which the application's own handler should see. What the
+ * frameworks' ready error handlers send.
+ *
+ * @example
+ * ```ts
+ * const answer = errorAnswer(err)
+ * if (answer) res.status(answer.status).set(answer.headers).json(answer.body)
+ * ```
+ */
+export function errorAnswer(error: unknown): ErrorAnswer | undefined {
+  if (!(error instanceof BearerGuardError)) return undefined
+  const headers: Record<string, string> = {}
+  for (const name of Object.keys(error.headers)) headers[name] = error.headers[name] as string
+  const code = error.code ?? STATUS_TEXT[error.status] ?? 'error'
+  return {
+    status: error.status,
+    headers,
+    body: error.expose ? { error: code, error_description: error.message } : { error: code },
+  }
 }

@@ -30,6 +30,8 @@ export { requireClaims } from './claims.js'
 export {
   type Accepted,
   type Decision,
+  type ErrorAnswer,
+  errorAnswer,
   type Rejected,
   whenDecided,
 } from './decision.js'
