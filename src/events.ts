@@ -44,7 +44,9 @@ export type BearerGuardEvent =
       /**
        * The full description, when the public one leaves details out: a token whose signature
        * was not verified is told no clock offset and no configuration value (`expired 3 min ago`
-       * becomes `the token has expired`). For logs; never sent to the client.
+       * becomes `the token has expired`); for a 503, why the keys could not be had (`ENOTFOUND`,
+       * `ECONNREFUSED`, a TLS failure, an HTTP status, the size cap, the timeout). For logs; never
+       * sent to the client.
        */
       detail?: string
     }

@@ -23,6 +23,9 @@ import { emitEvent } from './events.js'
 import { checkKeyUrl, type JWK, type ResolvedOptions } from './options.js'
 import { createVerifier, type SignatureVerifier } from './verify.js'
 
+/** A response refused for its content or status: its message says why, as it is. */
+class FetchRefusal extends Error {}
+
 /** A key of the key set, as the validator uses it. */
 export interface KeyEntry {
   /** The JWK as published. */
@@ -196,7 +199,7 @@ async function readLimited(response: Response, limit: number): Promise<string> {
   const declared = response.headers.get('content-length')
   if (declared !== null && Number(declared) > limit) {
     await response.body?.cancel()
-    throw new Error(`the response is larger than ${limit} bytes`)
+    throw new FetchRefusal(`the response is larger than ${limit} bytes`)
   }
   if (response.body === null) return ''
   const reader = response.body.getReader()
@@ -208,7 +211,7 @@ async function readLimited(response: Response, limit: number): Promise<string> {
     size += value.byteLength
     if (size > limit) {
       await reader.cancel()
-      throw new Error(`the response is larger than ${limit} bytes`)
+      throw new FetchRefusal(`the response is larger than ${limit} bytes`)
     }
     chunks.push(value)
   }
@@ -246,28 +249,46 @@ export async function fetchJson(
     })
     if (isRedirect(response)) {
       await response.body?.cancel()
-      throw new Error(
+      throw new FetchRefusal(
         `${url.origin}${url.pathname} answered with a redirect (HTTP ${response.status}), which is refused`,
       )
     }
     if (response.status !== 200) {
       await response.body?.cancel()
-      throw new Error(`${url.origin}${url.pathname} answered HTTP ${response.status}`)
+      throw new FetchRefusal(`${url.origin}${url.pathname} answered HTTP ${response.status}`)
     }
     const text = await readLimited(response, maxSize)
     try {
       return JSON.parse(text)
     } catch {
-      throw new Error(`${url.origin}${url.pathname} did not answer with JSON`)
+      throw new FetchRefusal(`${url.origin}${url.pathname} did not answer with JSON`)
     }
   } catch (error) {
+    const where = `${url.origin}${url.pathname}`
     if (signal.aborted) {
-      throw new Error(`${url.origin}${url.pathname} did not answer within ${timeout} ms`, {
-        cause: error,
-      })
+      throw new Error(`${where} did not answer within ${timeout} ms`, { cause: error })
     }
-    throw error
+    if (error instanceof FetchRefusal) throw error
+    // fetch says only "fetch failed"; the reason (ENOTFOUND, ECONNREFUSED, a TLS verification
+    // failure...) is in its cause. Said in the message, for onEvent, inspect and logs (issue #13).
+    throw new Error(`${where} could not be fetched: ${reasonOf(error)}`, { cause: error })
   }
+}
+
+/** The innermost useful reason of a network error: its code and message, e.g. `ECONNREFUSED`. */
+function reasonOf(error: unknown): string {
+  let reason = error instanceof Error ? error.message : String(error)
+  for (let depth = 0, at: unknown = error; depth < 5 && at instanceof Error; depth++) {
+    const { code } = at as { code?: unknown }
+    const text = at.message
+    if (typeof code === 'string' && code !== '') {
+      reason = text !== '' && !text.includes(code) ? `${code} (${text})` : text || code
+    } else if (text !== '' && text !== 'fetch failed') {
+      reason = text
+    }
+    at = at.cause
+  }
+  return reason
 }
 
 function unknownKey(description: string): InvalidTokenError {

@@ -252,7 +252,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         status: error.status,
         reason: error.reason,
         description: error.message,
-        ...(error.detail === undefined ? {} : { detail: error.detail }),
+        ...detailOf(error),
       })
     }
     return { auth: undefined, error, headers: undefined }
@@ -332,6 +332,16 @@ export function createValidator(options: ValidatorOptions): Validator {
   // Not enumerable: a copy made with spread is not a validator.
   Object.defineProperty(validator, VALIDATOR, { value: true })
   return Object.freeze(validator)
+}
+
+/**
+ * What a rejection's event adds for logs: the full description a caller was not told, or why keys
+ * could not be had (never sent to the client).
+ */
+function detailOf(error: BearerGuardError): { detail?: string } {
+  if (error.detail !== undefined) return { detail: error.detail }
+  if (error.status === 503 && error.cause instanceof Error) return { detail: error.cause.message }
+  return {}
 }
 
 /** The AuthInfo of a decision, or its error thrown: what `verify` and `authenticate` resolve to. */

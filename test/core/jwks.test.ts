@@ -326,6 +326,8 @@ describe('remote key source: outages', () => {
         status: 503,
         reason: 'keys_unavailable',
         description: 'Signing keys are temporarily unavailable',
+        // For the log, never the response: why the keys could not be had (issue #13).
+        detail: `${server.jwksUri} answered HTTP 500`,
       },
     ])
     server.setMode('ok')

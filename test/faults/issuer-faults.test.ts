@@ -382,7 +382,8 @@ describe('issuer faults over HTTP: start-up, outage window, bad answers', () => 
     ['a redirect', 'redirect', 'answered with a redirect (HTTP 302), which is refused'],
     ['a 404', 'not-found', 'answered HTTP 404'],
     ['an empty key set', 'empty', 'the JSON Web Key Set holds no usable public signing key'],
-    ['a dropped connection', 'refuse', 'fetch failed'],
+    // The reason from fetch's cause, not fetch's bare "fetch failed" (issue #13).
+    ['a dropped connection', 'refuse', 'could not be fetched: UND_ERR_SOCKET (other side closed)'],
   ] as [string, JwksMode, string][])(
     '%s at a cold start: 503 with Retry-After, then served once the issuer is well',
     async (_, mode, message) => {
