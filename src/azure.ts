@@ -8,18 +8,45 @@
  */
 import { KeysUnavailableError, type RejectionReason } from './errors.js'
 import { fetchJson } from './jwks.js'
-import { type ClaimsProblem, checkKeyUrl, type ValidatorOptions } from './options.js'
+import {
+  type ClaimsProblem,
+  checkKeyUrl,
+  closestOptionName,
+  VALIDATOR_OPTION_NAMES,
+  type ValidatorOptions,
+} from './options.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 
-/** Entra ID national clouds: their login instance and their v1 token issuer host. */
+/**
+ * Entra ID national clouds: their login instance and their v1 token issuer host, after
+ * Microsoft's "National clouds" page (Microsoft Entra authentication endpoints): China's
+ * (21Vianet) is `login.partner.microsoftonline.cn`, its v1 issuer `sts.chinacloudapi.cn`.
+ */
 export const AZURE_CLOUDS = {
   public: { instance: 'https://login.microsoftonline.com', v1Issuer: 'https://sts.windows.net' },
   usgovernment: {
     instance: 'https://login.microsoftonline.us',
     v1Issuer: 'https://sts.windows.net',
   },
-  china: { instance: 'https://login.chinacloudapi.cn', v1Issuer: 'https://sts.chinacloudapi.cn' },
+  china: {
+    instance: 'https://login.partner.microsoftonline.cn',
+    v1Issuer: 'https://sts.chinacloudapi.cn',
+  },
 } as const
+
+// azureAd()'s own options; the others are createValidator's, passed on.
+const AZURE_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'tenant',
+  'clientId',
+  'audience',
+  'appIdUri',
+  'allowedTenants',
+  'tokenVersions',
+  'cloud',
+  'instance',
+  'jwksUri',
+  'requirePermissions',
+])
 
 /** An Entra ID access token version (the `ver` claim). */
 export type AzureTokenVersion = '1.0' | '2.0'
@@ -29,7 +56,7 @@ export type AzureTokenVersion = '1.0' | '2.0'
  * and the key source may be given too and is passed through (clockTolerance, algorithms...).
  */
 export interface AzureAdOptions
-  extends Omit<ValidatorOptions, 'issuer' | 'audience' | 'jwksUri' | 'discoveryUrl' | 'keys'> {
+  extends Omit<ValidatorOptions, 'issuer' | 'audience' | 'jwksUri' | 'discoveryUrl'> {
   /**
    * The tenant: its id (a GUID), one of its verified domains (`contoso.onmicrosoft.com`,
    * resolved once through the tenant's discovery document), or `organizations` / `common` for a
@@ -43,6 +70,12 @@ export interface AzureAdOptions
    * usually carry the App ID URI, v2 tokens the client id); a list is taken as it is.
    */
   audience?: string | readonly string[]
+  /**
+   * The API's App ID URI when it is not `api://{clientId}` (a custom one such as `api://orders` or
+   * `https://contoso.com/orders`): accepted as an audience beside the client id and
+   * `api://{clientId}`. v1 tokens carry the App ID URI the client asked for.
+   */
+  appIdUri?: string | readonly string[]
   /**
    * Multi-tenant only, and required there: the tenant ids (GUIDs) whose tokens are accepted,
    * or `'*'` to accept every tenant (then authorise callers by other means).
@@ -111,6 +144,18 @@ function resolveAudiences(options: AzureAdOptions): string[] {
     if (id !== undefined) list.push(id, `api://${id}`)
   }
   if (clientId !== undefined) list.push(clientId, `api://${clientId}`)
+  const { appIdUri } = options
+  if (appIdUri !== undefined) {
+    const uris = typeof appIdUri === 'string' ? [appIdUri] : appIdUri
+    if (
+      !Array.isArray(uris) ||
+      uris.length === 0 ||
+      !uris.every((uri) => typeof uri === 'string' && /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(uri))
+    ) {
+      fail('"appIdUri" option must be a URI (api://... or https://...) or an array of them')
+    }
+    list.push(...uris)
+  }
   if (list.length === 0) fail('"clientId" or "audience" option is required')
   return [...new Set(list)]
 }
@@ -190,10 +235,18 @@ function createTenantResolver(
  */
 export function azureAd(options: AzureAdOptions): ValidatorOptions {
   if (typeof options !== 'object' || options === null) fail('azureAd options must be an object')
+  for (const name of Object.keys(options)) {
+    if (AZURE_OPTION_NAMES.has(name) || VALIDATOR_OPTION_NAMES.has(name)) continue
+    // Entra's own words first: clientID, tenantId and kin are azureAd() options mistyped.
+    const hint =
+      closestOptionName(name, AZURE_OPTION_NAMES) ?? closestOptionName(name, VALIDATOR_OPTION_NAMES)
+    fail(`unknown option "${name}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`)
+  }
   const {
     tenant,
     clientId: _clientId,
     audience: _audience,
+    appIdUri: _appIdUri,
     allowedTenants,
     tokenVersions,
     cloud: _cloud,
@@ -236,6 +289,9 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
   const audiences = resolveAudiences(options)
   const { instance, v1Issuer } = resolveInstance(options)
   const versions = resolveVersions(tokenVersions)
+  if (jwksUri !== undefined && rest.keys !== undefined) {
+    fail('"jwksUri" and "keys" options are exclusive: give one key source')
+  }
   const keysUrl = jwksUri ?? `${instance}/${encodeURIComponent(tenant)}/discovery/v2.0/keys`
   const fixedTenant = isGuid(tenant) ? tenant.toLowerCase() : undefined
   const resolveDomain =
@@ -322,6 +378,9 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
       if (audList.some(isGuid) && audiences.every((value) => !isGuid(value))) {
         return 'the token audience is a client id (usual in v2 tokens), but this API accepts only its App ID URI'
       }
+      if (audList.some((value) => value.startsWith('api://'))) {
+        return 'the token audience is an App ID URI this API does not know: if it is this API, name it in the appIdUri option of azureAd()'
+      }
       return `the token audience (aud) is not this API: request a token for ${audiences[0]}`
     }
     if (reason === 'wrong_issuer' && typeof iss === 'string') {
@@ -350,7 +409,8 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
     ...(realm === undefined ? {} : { realm }),
     issuer,
     audience: audiences,
-    jwksUri: keysUrl,
+    // Static keys (tests, air-gapped setups) instead of the tenant's JWKS.
+    ...(rest.keys === undefined ? { jwksUri: keysUrl } : {}),
     requirePermissions: requirePermissions ?? true,
     signingKeyIssuer: (keyIssuer, claims) => {
       const tid = claims.tid

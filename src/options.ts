@@ -425,10 +425,26 @@ export function normalizeTokenType(typ: string): string {
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
 }
 
-function closestOptionName(name: string): string | undefined {
+/** The option names `createValidator` takes. */
+export const VALIDATOR_OPTION_NAMES: ReadonlySet<string> = OPTION_NAMES
+
+/**
+ * The option name `name` was probably meant to be, among `candidates`: one that differs only in
+ * case, else the first that starts alike; `undefined` when none does.
+ *
+ * @example
+ * ```ts
+ * closestOptionName('audiance') // 'audience'
+ * closestOptionName('clientID', ['tenant', 'clientId']) // 'clientId'
+ * ```
+ */
+export function closestOptionName(
+  name: string,
+  candidates: Iterable<string> = OPTION_NAMES,
+): string | undefined {
   const lower = name.toLowerCase()
   let close: string | undefined
-  for (const candidate of OPTION_NAMES) {
+  for (const candidate of candidates) {
     const c = candidate.toLowerCase()
     // A name that differs only in case wins over one that merely starts alike.
     if (c === lower) return candidate

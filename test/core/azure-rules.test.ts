@@ -247,9 +247,9 @@ describe('azureAd: explanations', () => {
     expect(explain('wrong_audience', { aud: 'https://other.example' }, clientIdOnly)).toBe(
       `the token audience (aud) is not this API: request a token for ${CLIENT}`,
     )
-    // Both forms accepted: no mix-up to explain.
+    // Both forms accepted: no mix-up to explain, but perhaps a custom App ID URI to name (#13).
     expect(explain('wrong_audience', { aud: 'api://other' })).toBe(
-      `the token audience (aud) is not this API: request a token for ${CLIENT}`,
+      'the token audience is an App ID URI this API does not know: if it is this API, name it in the appIdUri option of azureAd()',
     )
     expect(explain('wrong_audience', { aud: OTHER })).toBe(
       `the token audience (aud) is not this API: request a token for ${CLIENT}`,
@@ -330,5 +330,58 @@ describe('azureAd: explanations name the right problem (issue #13, point 7)', ()
     expect(explain({ iss: V2(OTHER), tid: TENANT })).toBe(
       'the token issuer (iss) names a different tenant than its tid',
     )
+  })
+})
+
+describe('azureAd: a newcomer first hour (issue #13)', () => {
+  it('accepts a custom App ID URI by name, beside the client id', () => {
+    const options = rules({ appIdUri: 'api://orders' })
+    expect(options.audience).toEqual([CLIENT, `api://${CLIENT}`, 'api://orders'])
+    expect(rules({ appIdUri: ['https://contoso.com/orders'] }).audience).toContain(
+      'https://contoso.com/orders',
+    )
+  })
+
+  it.each([[''], ['orders'], [[]], [[5]], [42]])('refuses appIdUri %j', (appIdUri) => {
+    expect(messageOf(() => rules({ appIdUri } as never))).toBe(
+      '"appIdUri" option must be a URI (api://... or https://...) or an array of them',
+    )
+  })
+
+  it('says what to add when the audience is an App ID URI the API does not know', () => {
+    expect(rules().describeRejection('wrong_audience', claims({ aud: 'api://orders' }))).toBe(
+      'the token audience is an App ID URI this API does not know: if it is this API, name it in the appIdUri option of azureAd()',
+    )
+  })
+
+  it.each([
+    ['clientID', 'clientId'],
+    ['tenantId', 'tenant'],
+    ['allowedTenant', 'allowedTenants'],
+    ['audiance', 'audience'],
+    ['appIdURI', 'appIdUri'],
+  ])('suggests %s -> %s for a typo', (typo, meant) => {
+    expect(
+      messageOf(() => azureAd({ tenant: TENANT, clientId: CLIENT, [typo]: 'x' } as never)),
+    ).toBe(`unknown option "${typo}" (did you mean "${meant}"?)`)
+  })
+
+  it('takes static keys instead of the tenant JWKS, and not both', () => {
+    const keys = { keys: [{ kty: 'RSA', kid: 'k', n: 'AQAB', e: 'AQAB' }] }
+    const options = rules({ keys } as never)
+    expect(options.jwksUri).toBeUndefined()
+    expect(options.keys).toBe(keys)
+    expect(messageOf(() => rules({ keys, jwksUri: 'https://x.example/keys' } as never))).toBe(
+      '"jwksUri" and "keys" options are exclusive: give one key source',
+    )
+  })
+
+  it('uses the China cloud endpoints of Microsoft national-cloud documentation', () => {
+    const china = rules({ cloud: 'china' })
+    const v2 = `https://login.partner.microsoftonline.cn/${TENANT}/v2.0`
+    const v1 = `https://sts.chinacloudapi.cn/${TENANT}/`
+    expect(china.issuer(v2, claims({ tid: TENANT }))).toBe(true)
+    expect(china.issuer(v1, claims({ tid: TENANT }))).toBe(true)
+    expect(china.issuer(V2(TENANT), claims({ tid: TENANT }))).toBe(false)
   })
 })

@@ -202,7 +202,8 @@ describe('azureAd option checks', () => {
       `https://login.microsoftonline.us/${TENANT}/discovery/v2.0/keys`,
     )
     expect(azureAd({ tenant: TENANT, clientId: CLIENT_ID, cloud: 'china' }).jwksUri).toBe(
-      `https://login.chinacloudapi.cn/${TENANT}/discovery/v2.0/keys`,
+      // Microsoft's national-cloud page: China's Entra endpoint is login.partner.microsoftonline.cn.
+      `https://login.partner.microsoftonline.cn/${TENANT}/discovery/v2.0/keys`,
     )
   })
 
