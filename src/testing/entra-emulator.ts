@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AZURE_CLOUDS, type AzureAdOptions } from '../azure.js'
 import { createCertificate } from './certificate.js'
+import { createEmulatorFetch } from './emulator-fetch.js'
 import {
   type AppReference,
   type AppRegistration,
@@ -200,8 +201,16 @@ export interface EntraEmulator {
   tokenEndpoint(tenant?: string, version?: 1 | 2): string
   /** The JWKS URL of a tenant, over HTTP when `httpOrigin` exists (a validator can fetch it). */
   jwksUri(tenant?: string): string
-  /** `{ tenant, instance, jwksUri }` to spread into `azureAd()`'s options. */
-  azureAdOptions(tenant?: string): Pick<AzureAdOptions, 'tenant' | 'instance' | 'jwksUri'>
+  /**
+   * A `fetch` that trusts the emulator's CA and reaches only the emulator: a validator's `fetch`
+   * option, for its keys and a domain tenant's discovery over HTTPS.
+   */
+  readonly fetch: typeof fetch
+  /**
+   * `{ tenant, instance, jwksUri, fetch }` to spread into `azureAd()`'s options. `tenant` may be a
+   * tenant id or one of the emulator's domains (resolved through the emulator's discovery).
+   */
+  azureAdOptions(tenant?: string): Pick<AzureAdOptions, 'tenant' | 'instance' | 'jwksUri' | 'fetch'>
   /** Stops listening, ends every connection and pending delay. */
   close(): Promise<void>
 }
@@ -670,6 +679,10 @@ export async function startEntraEmulator(
     ca: ca.certificate,
     timeoutDuration,
   })
+  const emulatorFetch = createEmulatorFetch({
+    origins: httpOrigin === undefined ? [instance] : [instance, httpOrigin],
+    ca: ca.certificate,
+  })
 
   const defaultClient = directory.registerApp({ name: 'bearer-guard test client', secret: true })
   const defaultUser = directory.addUser({ name: 'Ada Lovelace' })
@@ -848,10 +861,12 @@ export async function startEntraEmulator(
     tokenEndpoint: (tenant, version = 2) =>
       `${instance}/${tenantPath(tenant)}/oauth2${version === 2 ? '/v2.0' : ''}/token`,
     jwksUri: (tenant) => `${httpOrigin ?? instance}/${tenantPath(tenant)}/discovery/v2.0/keys`,
+    fetch: emulatorFetch,
     azureAdOptions: (tenant) => ({
       tenant: tenantPath(tenant),
       instance,
       jwksUri: `${httpOrigin ?? instance}/${tenantPath(tenant)}/discovery/v2.0/keys`,
+      fetch: emulatorFetch,
     }),
     close,
   }
