@@ -5,6 +5,7 @@
  * checked), 2 for a usage error. The token goes nowhere: only the configured JWKS or discovery
  * URL is fetched.
  */
+import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
 import { extractBearerToken } from '../authorization.js'
 import { azureAd } from '../azure.js'
@@ -55,6 +56,8 @@ Entra ID (Azure AD):
   --azure-tenant <tenant>   tenant id, verified domain, organizations or common
   --client-id <guid>        the API's application (client) id (or --audience)
   --allowed-tenants <list>  multi-tenant: comma-separated tenant ids, or *
+  --cloud <name>            public (default), usgovernment or china
+  --instance <url>          another login instance (an emulator, say)
   --jwks <url>              overrides the tenant's JWKS URL
 
 Rules:
@@ -66,6 +69,7 @@ Output:
   --now <epoch>             check times as of this moment, in seconds since the epoch
                             (a debugging aid, for a token captured earlier)
   -h, --help                show this help
+  -v, --version             show bearer-guard's version
 
 Without --issuer, --audience and a key source, or --azure-tenant, the token is decoded and
 checked only where no configuration is needed.
@@ -83,12 +87,51 @@ const ARGS = {
   'azure-tenant': { type: 'string' },
   'client-id': { type: 'string' },
   'allowed-tenants': { type: 'string' },
+  cloud: { type: 'string' },
+  instance: { type: 'string' },
   'clock-tolerance': { type: 'string' },
   'max-token-age': { type: 'string' },
   json: { type: 'boolean' },
   now: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const
+
+// The flag of each option the flags set: an option error names the flag the user typed.
+const FLAG_OF: Readonly<Record<string, string>> = {
+  issuer: '--issuer',
+  audience: '--audience',
+  jwksUri: '--jwks',
+  discoveryUrl: '--discovery',
+  tenant: '--azure-tenant',
+  clientId: '--client-id',
+  allowedTenants: '--allowed-tenants',
+  cloud: '--cloud',
+  instance: '--instance',
+  clockTolerance: '--clock-tolerance',
+  maxTokenAge: '--max-token-age',
+}
+
+/** An option error in the words of the command line: `"clockTolerance" option` becomes `--clock-tolerance`. */
+function inFlags(message: string): string {
+  return message.replace(/"(\w+)" options?/g, (whole, name: string) => FLAG_OF[name] ?? whole)
+}
+
+/** bearer-guard's version, from the package.json above this file (src/cli or dist). */
+function packageVersion(): string {
+  const require = createRequire(import.meta.url)
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const manifest = require(path) as { name?: unknown; version?: unknown }
+      if (manifest.name === 'bearer-guard' && typeof manifest.version === 'string') {
+        return manifest.version
+      }
+    } catch {
+      // Not there: try the next level up.
+    }
+  }
+  return 'unknown'
+}
 
 type Values = ReturnType<
   typeof parseArgs<{ options: typeof ARGS; allowPositionals: true }>
@@ -134,10 +177,12 @@ function toOptions(values: Values): ValidatorOptions | undefined {
         ? {}
         : { allowedTenants: allowed === '*' ? '*' : allowed.split(',').map((id) => id.trim()) }),
       ...(values.jwks === undefined ? {} : { jwksUri: values.jwks }),
+      ...(values.cloud === undefined ? {} : { cloud: values.cloud as 'public' }),
+      ...(values.instance === undefined ? {} : { instance: values.instance }),
       ...rules,
     })
   }
-  for (const name of ['client-id', 'allowed-tenants'] as const) {
+  for (const name of ['client-id', 'allowed-tenants', 'cloud', 'instance'] as const) {
     if (values[name] !== undefined) throw new UsageError(`--${name} needs --azure-tenant`)
   }
   const given = [values.issuer, audience, values.jwks ?? values.discovery]
@@ -208,9 +253,13 @@ export function formatInspection(report: TokenInspection): string {
   if (report.claims !== undefined) lines.push(...section('Claims', report.claims, report.now), '')
   lines.push(`Checks at ${new Date(report.now * 1000).toISOString()}`)
   const width = Math.max(...report.checks.map((check) => check.name.length))
-  for (const check of report.checks) {
+  const unreadable = report.checks[0]?.name === 'format' && report.checks[0].status === 'fail'
+  // A token that cannot be read: its one failure, not a list of checks that could not run.
+  for (const check of unreadable ? report.checks.slice(0, 1) : report.checks) {
     lines.push(`  ${check.status.toUpperCase()}  ${check.name.padEnd(width)}  ${check.detail}`)
   }
+  if (unreadable)
+    lines.push(`  (the other ${report.checks.length - 1} checks need a readable token)`)
   lines.push('')
   const { error } = report
   if (report.verdict === 'accepted') lines.push('Verdict: ACCEPTED')
@@ -292,6 +341,10 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
     io.stdout(USAGE)
     return EXIT.accepted
   }
+  if (values.version === true) {
+    io.stdout(`bearer-guard ${packageVersion()}\n`)
+    return EXIT.accepted
+  }
   const [command, tokenArgument, ...extra] = positionals
   try {
     if (command !== 'inspect') {
@@ -318,7 +371,7 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
   } catch (error) {
     // A TypeError comes from the options (createValidator's own checks name the option).
     if (error instanceof UsageError || error instanceof TypeError) {
-      io.stderr(`bearer-guard: ${error.message}\n\n${USAGE}`)
+      io.stderr(`bearer-guard: ${inFlags(error.message)}\n\n${USAGE}`)
       return EXIT.usage
     }
     throw error

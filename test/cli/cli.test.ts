@@ -319,9 +319,12 @@ describe('bearer-guard inspect', () => {
       ],
       [
         ['inspect', 'x', '--issuer', 'i', '--audience', 'a', '--jwks', 'http://example.com/keys'],
-        '"jwksUri" option must be an https URL',
+        '--jwks must be an https URL',
       ],
-      [['inspect', 'x', '--azure-tenant', 'not a tenant', '--client-id', CLIENT_ID], '"tenant"'],
+      [
+        ['inspect', 'x', '--azure-tenant', 'not a tenant', '--client-id', CLIENT_ID],
+        '--azure-tenant must be a tenant id',
+      ],
       [['inspect', 'x', '--now', 'yesterday'], '--now must be a number of seconds'],
       [['inspect', 'x', '--now', '1e300'], '--now must be a number of seconds'],
       [['inspect', '-'], 'the token is empty'],
@@ -374,5 +377,52 @@ describe('the executable (node --import tsx src/cli/main.ts)', () => {
     expect(JSON.parse(piped.stdout).verdict).toBe('accepted')
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('Usage: bearer-guard inspect')
+  })
+})
+
+describe('bearer-guard inspect for a newcomer (issue #13, point 5)', () => {
+  it('prints the version with --version and -v', async () => {
+    for (const flag of ['--version', '-v']) {
+      const { code, stdout } = await cli([flag])
+      expect(code).toBe(EXIT.accepted)
+      expect(stdout).toMatch(/^bearer-guard \d+\.\d+\.\d+\n$/)
+    }
+  })
+
+  it('gives a token that cannot be read one line, not a list of skipped checks', async () => {
+    const { code, stdout } = await cli(['inspect', 'not-a-token'])
+    expect(code).toBe(EXIT.rejected)
+    const checks = stdout.split('\n').filter((line) => /^ {2}(PASS|FAIL|SKIP) /.test(line))
+    expect(checks).toEqual([
+      '  FAIL  format             the token is not a JWS in compact serialization (three segments)',
+    ])
+    expect(stdout).toContain('(the other 20 checks need a readable token)')
+    expect(stdout).not.toContain('SKIP')
+  })
+
+  it('checks US Government and China tokens with --cloud, an emulator with --instance', async () => {
+    const token = await mintToken({
+      claims: {
+        iss: `https://login.microsoftonline.us/${TENANT}/v2.0`,
+        tid: TENANT,
+        ver: '2.0',
+        aud: CLIENT_ID,
+      },
+    })
+    const args = ['inspect', token, '--azure-tenant', TENANT, '--client-id', CLIENT_ID]
+    const gov = await cli([...args, '--cloud', 'usgovernment', '--now', String(NOW), '--json'])
+    const govReport = JSON.parse(gov.stdout) as { checks: { name: string; status: string }[] }
+    expect(govReport.checks.find((check) => check.name === 'iss')?.status).toBe('pass')
+    const wrongCloud = await cli([...args, '--now', String(NOW), '--json'])
+    const publicReport = JSON.parse(wrongCloud.stdout) as typeof govReport
+    expect(publicReport.checks.find((check) => check.name === 'iss')?.status).toBe('fail')
+    const bad = await cli([...args, '--cloud', 'mars'])
+    expect(bad.code).toBe(EXIT.usage)
+    expect(bad.stderr).toContain('--cloud must be one of public, usgovernment, china')
+    const instance = await cli([...args, '--instance', 'not a url'])
+    expect(instance.code).toBe(EXIT.usage)
+    expect(instance.stderr).toContain('--instance')
+    const alone = await cli(['inspect', token, '--cloud', 'china'])
+    expect(alone.stderr).toContain('--cloud needs --azure-tenant')
   })
 })
