@@ -200,6 +200,7 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
     jwksUri,
     requirePermissions,
     realm,
+    authorizationUri,
     describeRejection: userDescribe,
     validateClaims: userValidate,
     ...rest
@@ -339,6 +340,9 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
   return {
     ...rest,
     ...(realm === undefined ? {} : { realm }),
+    // Where a client answers a claims challenge (Microsoft's claims challenge format).
+    authorizationUri:
+      authorizationUri ?? `${instance}/${encodeURIComponent(tenant)}/oauth2/v2.0/authorize`,
     issuer,
     audience: audiences,
     jwksUri: keysUrl,

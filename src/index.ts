@@ -4,6 +4,12 @@
  *
  * @module bearer-guard
  */
+
+export {
+  authContextClaims,
+  hasClientCapability,
+  requireAuthContext,
+} from './auth-contexts.js'
 export {
   type AuthorizationInput,
   extractBearerToken,
@@ -37,7 +43,10 @@ export {
   BearerGuardError,
   type BearerGuardErrorOptions,
   DEFAULT_REALM,
+  encodeClaims,
+  InsufficientClaimsError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidRequestError,
   InvalidTokenError,
   KeysUnavailableError,
@@ -79,6 +88,7 @@ export {
   requireAnyScope,
   requireScopes,
 } from './scopes.js'
+export { requireStepUp, type StepUpOptions } from './step-up.js'
 export type { AuthInfo, Guard, TokenClaims, TokenHeader } from './types.js'
 export {
   type AuthenticateOptions,
