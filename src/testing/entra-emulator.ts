@@ -38,7 +38,12 @@ import {
   type UserOptions,
 } from './entra-directory.js'
 import { EntraError, entraErrors, formatEntraError } from './entra-errors.js'
-import { type GrantContext, handleTokenRequest } from './entra-grants.js'
+import {
+  type ApiPolicy,
+  type GrantContext,
+  handleTokenRequest,
+  parseClaimsRequest,
+} from './entra-grants.js'
 import { buildAccessTokenClaims, type ClientAuthMethod, type TokenIssuers } from './entra-tokens.js'
 import { createEmulatorNetworkClient, type EmulatorNetworkClient } from './network-client.js'
 import {
@@ -102,6 +107,18 @@ export interface MintOptions {
   claims?: Record<string, unknown>
   /** Protected header members to set over `typ`, `alg`, `kid`, `x5t`; `undefined` removes. */
   header?: Record<string, unknown>
+  /** Client capabilities the client declared, minted as `xms_cc` (`['cp1']`: it handles claims challenges). */
+  clientCapabilities?: readonly string[]
+  /**
+   * A claims request the client came back with (JSON text, as a claims challenge decodes to):
+   * the authentication contexts it asks for are minted in `acrs` and its `xms_cc` values in
+   * `xms_cc`, as Entra ID issues the token once the user has satisfied them.
+   */
+  claimsRequest?: string
+  /** `acr` of a delegated v2 token. Default none (v1 tokens always carry `1`). */
+  acr?: string
+  /** `auth_time`, in epoch seconds. Default none. */
+  authTime?: number
 }
 
 /**
@@ -178,6 +195,16 @@ export interface EntraEmulator {
    * unless `keepPrevious` is false (at most three keys are published). Resolves to the new `kid`.
    */
   rotateKeys(options?: { keepPrevious?: boolean }): Promise<string>
+  /**
+   * A Conditional Access policy on an API: On-Behalf-Of requests for it answer
+   * `interaction_required` (AADSTS50076, suberror `basic_action`) with the claims request
+   * `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}` until the user's incoming token
+   * carries that authentication context in `acrs`; issued tokens then carry it too.
+   * `undefined` removes the policy.
+   */
+  setConditionalAccess(resource: AppReference, authContext: string | undefined): void
+  /** While on, every On-Behalf-Of request for the API answers consent_required (AADSTS65001). */
+  setConsentRequired(resource: AppReference, required: boolean): void
   /** Switches how the JWKS endpoints answer; `delay` (ms, default 10,000) applies to `slow`. */
   setJwksMode(mode: JwksMode, options?: { delay?: number }): void
   /** The v2 issuer of a tenant's tokens, `{instance}/{tid}/v2.0` (v1: `https://sts.windows.net/{tid}/`). */
@@ -225,6 +252,10 @@ const MINT_OPTION_NAMES = new Set([
   'lifetime',
   'claims',
   'header',
+  'clientCapabilities',
+  'claimsRequest',
+  'acr',
+  'authTime',
 ])
 const MULTI_TENANT = new Set(['common', 'organizations'])
 const CLOUD_INSTANCE_NAME = 'microsoftonline.com'
@@ -412,12 +443,26 @@ export async function startEntraEmulator(
     v1: (tid) => `${V1_ISSUER_HOST}/${tid}/`,
     v2: (tid) => `${instance}/${tid}/v2.0`,
   }
+  // Bounded by the apps the test registers: one entry per API at most.
+  const policies = new Map<string, ApiPolicy>()
   const context: GrantContext = {
     directory,
     issuers,
     tokenLifetime,
     currentKey: () => keys[0] as SigningKey,
     publishedKey: (kid) => keys.find((key) => key.kid === kid),
+    policyOf: (clientId) => policies.get(clientId),
+  }
+
+  function updatePolicy(resource: AppReference, change: Partial<ApiPolicy>): void {
+    const app = directory.resource(referenceOf(resource, 'resource'))
+    if (app === undefined) fail('"resource" must be an app registered with the emulator')
+    const { clientId } = app.registration
+    const next = { ...policies.get(clientId), ...change }
+    if (next.authContext === undefined) delete next.authContext
+    if (next.consentRequired !== true) delete next.consentRequired
+    if (Object.keys(next).length === 0) policies.delete(clientId)
+    else policies.set(clientId, Object.freeze(next))
   }
 
   function resolveSegment(segment: string): { tenant: EmulatedTenant | undefined; path: string } {
@@ -738,6 +783,15 @@ export async function startEntraEmulator(
       32_503_680_000,
     )
     const lifetime = number('lifetime', mintOptions.lifetime, tokenLifetime, 1, 31_536_000)
+    const capabilities = stringList('clientCapabilities', mintOptions.clientCapabilities) ?? []
+    const requested = parseClaimsRequest(mintOptions.claimsRequest)
+    if (mintOptions.acr !== undefined && typeof mintOptions.acr !== 'string') {
+      fail('"acr" option must be a string')
+    }
+    const authTime =
+      mintOptions.authTime === undefined
+        ? undefined
+        : number('authTime', mintOptions.authTime, 0, 0, 32_503_680_000)
     const resolvedClientId = client?.registration.clientId ?? clientId
     const claims = buildAccessTokenClaims(
       {
@@ -760,6 +814,10 @@ export async function startEntraEmulator(
             }),
         scopes,
         roles,
+        capabilities: [...new Set([...capabilities, ...requested.capabilities])],
+        authContexts: requested.authContexts,
+        acr: mintOptions.acr,
+        authTime,
         issuedAt,
         lifetime,
       },
@@ -819,6 +877,16 @@ export async function startEntraEmulator(
       const key = await createSigningKey()
       keys = rotation.keepPrevious === false ? [key] : [key, ...keys].slice(0, MAX_PUBLISHED_KEYS)
       return key.kid
+    },
+    setConditionalAccess(resource, authContext) {
+      if (authContext !== undefined && (typeof authContext !== 'string' || authContext === '')) {
+        fail('authContext must be a non-empty string such as "c1", or undefined')
+      }
+      updatePolicy(resource, { authContext })
+    },
+    setConsentRequired(resource, required) {
+      if (typeof required !== 'boolean') fail('required must be a boolean')
+      updatePolicy(resource, { consentRequired: required })
     },
     setJwksMode(mode, modeOptions = {}) {
       if (mode !== 'ok' && mode !== 'down' && mode !== 'slow' && mode !== 'garbage') {

@@ -39,6 +39,68 @@ export interface GrantContext {
   readonly tokenLifetime: number
   currentKey(): SigningKey
   publishedKey(kid: string): SigningKey | undefined
+  /** The Conditional Access and consent switches of an API (by client id), if any. */
+  policyOf(resourceClientId: string): ApiPolicy | undefined
+}
+
+/** Switches that change how the token endpoint answers for one API. */
+export interface ApiPolicy {
+  /** A Conditional Access policy that needs this authentication context (`c1`...) for the API. */
+  readonly authContext?: string
+  /** Every On-Behalf-Of request for the API answers consent_required (AADSTS65001). */
+  readonly consentRequired?: boolean
+}
+
+/** What a token request's `claims` parameter asks for (OIDC Core §5.5, Entra ID's use of it). */
+export interface ClaimsRequest {
+  /** `access_token.xms_cc.values`: the client's capabilities (MSAL's `clientCapabilities`). */
+  readonly capabilities: readonly string[]
+  /** `access_token.acrs.value` or `.values`: authentication contexts asked for. */
+  readonly authContexts: readonly string[]
+}
+
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value]
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string')
+  return []
+}
+
+/**
+ * Reads a claims request (JSON text): the client capabilities and authentication contexts it
+ * asks for in the access token. Anything that is not a JSON object is `invalid_request`.
+ */
+export function parseClaimsRequest(text: string | null | undefined): ClaimsRequest {
+  if (text === null || text === undefined || text === '') {
+    return { capabilities: [], authContexts: [] }
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw entraErrors.invalidClaims()
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw entraErrors.invalidClaims()
+  }
+  const accessToken = (parsed as { access_token?: unknown }).access_token
+  const member = (name: string): { value?: unknown; values?: unknown } => {
+    const entry =
+      typeof accessToken === 'object' && accessToken !== null
+        ? (accessToken as Record<string, unknown>)[name]
+        : undefined
+    return typeof entry === 'object' && entry !== null ? (entry as { value?: unknown }) : {}
+  }
+  const xmsCc = member('xms_cc')
+  const acrs = member('acrs')
+  return {
+    capabilities: [...new Set([...strings(xmsCc.value), ...strings(xmsCc.values)])],
+    authContexts: [...new Set([...strings(acrs.value), ...strings(acrs.values)])],
+  }
+}
+
+/** The claims request that asks for an authentication context, as Entra ID sends it back. */
+function authContextRequest(id: string): string {
+  return JSON.stringify({ access_token: { acrs: { essential: true, value: id } } })
 }
 
 /** A parsed token request. */
@@ -348,6 +410,7 @@ function clientCredentials(
       tenant.id,
     ),
     roles,
+    capabilities: parseClaimsRequest(request.params.get('claims')).capabilities,
     issuedAt: Math.floor(Date.now() / 1000),
     lifetime: context.tokenLifetime,
   })
@@ -393,10 +456,30 @@ function onBehalfOf(
       throw entraErrors.invalidScope(`${scopeRequest.resource}/${value}`)
     }
   }
+  const claimsRequest = parseClaimsRequest(request.params.get('claims'))
+  const policy = context.policyOf(resource.registration.clientId)
   const consented = context.directory.consentedScopes(client, resource, oid)
   const granted = wantsAll ? [...consented] : [...new Set(scopeRequest.values)]
-  if (granted.length === 0 || granted.some((scope) => !consented.has(scope))) {
+  if (
+    policy?.consentRequired === true ||
+    granted.length === 0 ||
+    granted.some((scope) => !consented.has(scope))
+  ) {
     throw entraErrors.consentRequired(clientId, client.registration.name)
+  }
+  // Conditional Access: an authentication context the policy or the client asks for must have
+  // been satisfied by the user, which the incoming token's `acrs` shows; a claims request alone
+  // cannot satisfy it (the user has to sign in again, interactively, at the client).
+  const needed = [
+    ...new Set([
+      ...(policy?.authContext === undefined ? [] : [policy.authContext]),
+      ...claimsRequest.authContexts,
+    ]),
+  ]
+  const satisfied = strings((assertion as { acrs?: unknown }).acrs)
+  const missing = needed.find((id) => !satisfied.includes(id))
+  if (missing !== undefined) {
+    throw entraErrors.mfaRequired(scopeRequest.resource, authContextRequest(missing))
   }
   const known = context.directory.user(oid)
   const claim = (name: string) => {
@@ -420,6 +503,8 @@ function onBehalfOf(
       familyName: known?.familyName ?? claim('family_name') ?? '',
     },
     scopes: granted,
+    capabilities: claimsRequest.capabilities,
+    authContexts: needed,
     issuedAt: Math.floor(Date.now() / 1000),
     lifetime: context.tokenLifetime,
   })

@@ -277,3 +277,112 @@ describe('MSAL never leaves the emulator', () => {
     expect(emulator.requestCounts.token).toBe(before)
   })
 })
+
+describe('client capabilities, claims requests and Conditional Access', () => {
+  const capableWebApp = () =>
+    new ConfidentialClientApplication({
+      auth: {
+        ...emulator.msalAuthority(),
+        clientId: webApi.clientId,
+        clientCertificate: {
+          thumbprintSha256: webCert.thumbprintSha256,
+          privateKey: webCert.privateKey,
+        },
+        clientCapabilities: ['cp1'],
+      },
+      system: { networkClient: emulator.networkClient },
+    })
+
+  it('mints xms_cc for the capabilities MSAL declares, in On-Behalf-Of and client credentials tokens', async () => {
+    const userToken = emulator.mint({ resource: webApi, scopes: ['Web.Access'] })
+    const obo = await capableWebApp().acquireTokenOnBehalfOf({
+      oboAssertion: userToken,
+      scopes: ['api://data/Data.Read'],
+    })
+    expect((await validator.verify(tokenOf(obo))).claims.xms_cc).toEqual(['cp1'])
+    const daemonApp = new ConfidentialClientApplication({
+      auth: {
+        ...emulator.msalAuthority(),
+        clientId: daemon.clientId,
+        clientSecret: daemon.secret as string,
+        clientCapabilities: ['CP1'],
+      },
+      system: { networkClient: emulator.networkClient },
+    })
+    const appOnly = await daemonApp.acquireTokenByClientCredential({
+      scopes: ['api://data/.default'],
+    })
+    expect((await validator.verify(tokenOf(appOnly))).claims.xms_cc).toEqual(['CP1'])
+  })
+
+  it('mints acrs, xms_cc, acr and auth_time for a client that comes back with a claims request', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const token = emulator.mint({
+      resource: dataApi,
+      scopes: ['Data.Read'],
+      clientCapabilities: ['cp1'],
+      claimsRequest: '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}',
+      acr: 'urn:example:mfa',
+      authTime: now - 5,
+    })
+    const { claims } = await validator.verify(token)
+    expect(claims).toMatchObject({
+      xms_cc: ['cp1'],
+      acrs: ['c1'],
+      acr: 'urn:example:mfa',
+      auth_time: now - 5,
+    })
+    expect(() => emulator.mint({ resource: dataApi, claimsRequest: 'not json' })).toThrow()
+  })
+
+  it('answers interaction_required (AADSTS50076) with claims under Conditional Access, until the user token carries the context', async () => {
+    emulator.setConditionalAccess(dataApi, 'c1')
+    try {
+      const userToken = emulator.mint({
+        resource: webApi,
+        scopes: ['Web.Access'],
+        clientCapabilities: ['cp1'],
+      })
+      const error = await capableWebApp()
+        .acquireTokenOnBehalfOf({ oboAssertion: userToken, scopes: ['api://data/Data.Read'] })
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InteractionRequiredAuthError)
+      const claims = (error as InteractionRequiredAuthError).claims
+      expect(error).toMatchObject({
+        errorCode: 'interaction_required',
+        subError: 'basic_action',
+        errorNo: 50076,
+      })
+      expect(claims).toBe('{"access_token":{"acrs":{"essential":true,"value":"c1"}}}')
+      const stepped = emulator.mint({
+        resource: webApi,
+        scopes: ['Web.Access'],
+        clientCapabilities: ['cp1'],
+        claimsRequest: claims,
+      })
+      const result = await capableWebApp().acquireTokenOnBehalfOf({
+        oboAssertion: stepped,
+        scopes: ['api://data/Data.Read'],
+      })
+      expect((await validator.verify(tokenOf(result))).claims).toMatchObject({
+        acrs: ['c1'],
+        xms_cc: ['cp1'],
+      })
+    } finally {
+      emulator.setConditionalAccess(dataApi, undefined)
+    }
+  })
+
+  it('answers consent_required (AADSTS65001) while the consent switch is on', async () => {
+    emulator.setConsentRequired(dataApi, true)
+    try {
+      const userToken = emulator.mint({ resource: webApi, scopes: ['Web.Access'] })
+      const error = await capableWebApp()
+        .acquireTokenOnBehalfOf({ oboAssertion: userToken, scopes: ['api://data/Data.Read'] })
+        .catch((e: unknown) => e)
+      expect(error).toMatchObject({ subError: 'consent_required', errorNo: 65001 })
+    } finally {
+      emulator.setConsentRequired(dataApi, false)
+    }
+  })
+})
