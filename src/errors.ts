@@ -10,6 +10,7 @@
  * | `InsufficientClaimsError` | 401   | `…, error="insufficient_claims", claims="…"` (Entra ID)   | `insufficient_claims` |
  * | `InsufficientUserAuthenticationError` | 401 | `…, error="insufficient_user_authentication", acr_values="…", max_age="…"` (RFC 9470 §3) | `insufficient_user_authentication` |
  * | `KeysUnavailableError`   | 503    | none, `Retry-After` instead: not the client's fault       | none                 |
+ * | `TokenExchangeError`     | 503 / 502 | none (`Retry-After` on a 503): an On-Behalf-Of exchange failed, not the client's fault | none |
  *
  * RFC 6750 §3.1: when a request carries no authentication information at all, the challenge
  * should carry no error code, so a client that has not tried yet is not told it failed.
@@ -65,9 +66,12 @@ export type RejectionReason =
   | 'missing_auth_context'
   | 'weak_authentication'
   | 'stale_authentication'
+  | 'app_only_caller'
+  | 'assertion_rejected'
   | 'downstream_consent_required'
   | 'downstream_interaction_required'
-  | 'downstream_unavailable'
+  | 'token_exchange_unavailable'
+  | 'token_exchange_refused'
   | 'not_authenticated'
   | 'keys_unavailable'
 
@@ -312,5 +316,34 @@ export class InsufficientUserAuthenticationError extends BearerGuardError {
   constructor(description: string, options: BearerGuardErrorOptions) {
     super(401, description, 'insufficient_user_authentication', options)
     this.render(contextOf(options.realm))
+  }
+}
+
+/**
+ * 503 (with `Retry-After`) or 502: an On-Behalf-Of exchange failed for a reason that is not the
+ * client's: the identity provider is unreachable, failing or throttling (503), or it refused
+ * this API's own request, a configuration problem (502). Never a challenge; the message is
+ * generic and `expose` is false, and the MSAL error is the `cause`, for logs only.
+ */
+export class TokenExchangeError extends BearerGuardError {
+  constructor(
+    status: 502 | 503,
+    options: BearerGuardErrorOptions & { retryAfter?: number | undefined },
+  ) {
+    super(
+      status,
+      status === 503
+        ? 'The identity provider is temporarily unavailable'
+        : 'The identity provider refused to issue a token for a downstream API',
+      undefined,
+      options,
+    )
+    if (status === 503) {
+      this.headers['Retry-After'] = String(Math.max(1, Math.ceil(options.retryAfter ?? 5)))
+    }
+  }
+
+  override challenge(): undefined {
+    return undefined
   }
 }

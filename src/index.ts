@@ -51,6 +51,7 @@ export {
   InvalidTokenError,
   KeysUnavailableError,
   type RejectionReason,
+  TokenExchangeError,
   UnauthorizedError,
 } from './errors.js'
 export type { BearerGuardEvent } from './events.js'

@@ -60,6 +60,12 @@ import {
  */
 export type JwksMode = 'ok' | 'down' | 'slow' | 'garbage'
 
+/**
+ * How the token endpoints answer: `ok`, `down` (503 `temporarily_unavailable`) or `throttled`
+ * (429 with `Retry-After`), as Entra ID answers when it fails or throttles a client.
+ */
+export type TokenMode = 'ok' | 'down' | 'throttled'
+
 /** Options of {@link startEntraEmulator}. */
 export interface EntraEmulatorOptions {
   /**
@@ -205,6 +211,8 @@ export interface EntraEmulator {
   setConditionalAccess(resource: AppReference, authContext: string | undefined): void
   /** While on, every On-Behalf-Of request for the API answers consent_required (AADSTS65001). */
   setConsentRequired(resource: AppReference, required: boolean): void
+  /** Switches how the token endpoints answer (every grant). */
+  setTokenMode(mode: TokenMode): void
   /** Switches how the JWKS endpoints answer; `delay` (ms, default 10,000) applies to `slow`. */
   setJwksMode(mode: JwksMode, options?: { delay?: number }): void
   /** The v2 issuer of a tenant's tokens, `{instance}/{tid}/v2.0` (v1: `https://sts.windows.net/{tid}/`). */
@@ -433,6 +441,7 @@ export async function startEntraEmulator(
 
   let keys: SigningKey[] = [firstKey]
   let jwksMode: JwksMode = 'ok'
+  let tokenMode: TokenMode = 'ok'
   let slowDelay = 10_000
   const counts = { discovery: 0, jwks: 0, token: 0 }
   const timers = new Set<NodeJS.Timeout>()
@@ -578,6 +587,18 @@ export async function startEntraEmulator(
   ): Promise<void> {
     counts.token++
     if (req.method !== 'POST') throw entraErrors.postOnly(req.method ?? 'unknown')
+    if (tokenMode !== 'ok') {
+      const error =
+        tokenMode === 'down' ? entraErrors.temporarilyUnavailable() : entraErrors.throttled()
+      sendJson(
+        res,
+        error.status,
+        formatEntraError(error, instance, req.headers['client-request-id']),
+        tokenMode === 'throttled' ? { 'retry-after': '7' } : {},
+      )
+      res.once('finish', () => req.resume())
+      return
+    }
     const declared = Number(req.headers['content-length'] ?? 0)
     const body = declared > maxRequestSize ? undefined : await readBody(req, maxRequestSize)
     if (body === undefined) {
@@ -877,6 +898,12 @@ export async function startEntraEmulator(
       const key = await createSigningKey()
       keys = rotation.keepPrevious === false ? [key] : [key, ...keys].slice(0, MAX_PUBLISHED_KEYS)
       return key.kid
+    },
+    setTokenMode(mode) {
+      if (mode !== 'ok' && mode !== 'down' && mode !== 'throttled') {
+        fail('token mode must be "ok", "down" or "throttled"')
+      }
+      tokenMode = mode
     },
     setConditionalAccess(resource, authContext) {
       if (authContext !== undefined && (typeof authContext !== 'string' || authContext === '')) {

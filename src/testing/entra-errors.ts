@@ -201,6 +201,20 @@ export const entraErrors = {
       `The user or administrator has not consented to use the application with ID '${clientId}' named '${clientName}'. Send an interactive authorization request for this user and resource.`,
       'consent_required',
     ),
+  temporarilyUnavailable: () =>
+    new EntraError(
+      503,
+      'temporarily_unavailable',
+      90033,
+      'A transient error has occurred. Please try again.',
+    ),
+  throttled: () =>
+    new EntraError(
+      429,
+      'temporarily_unavailable',
+      90055,
+      'The request is throttled: too many requests. Retry after the time given in Retry-After.',
+    ),
   // A Conditional Access policy (MFA, an authentication context) the user has not satisfied yet.
   mfaRequired: (resource: string, claims: string) =>
     new EntraError(

@@ -25,6 +25,7 @@ type Entry =
   | 'bearer-guard/hono'
   | 'bearer-guard/nestjs'
   | 'bearer-guard/testing'
+  | 'bearer-guard/msal'
 const ENTRIES: readonly Entry[] = [
   'bearer-guard',
   'bearer-guard/express',
@@ -34,6 +35,7 @@ const ENTRIES: readonly Entry[] = [
   'bearer-guard/hono',
   'bearer-guard/nestjs',
   'bearer-guard/testing',
+  'bearer-guard/msal',
 ]
 
 interface ConsumerReport {
@@ -138,7 +140,9 @@ describe.each(ENTRIES)('%s', (entry) => {
                   ? await import('../../adapters/hono.js')
                   : entry === 'bearer-guard/nestjs'
                     ? await import('../../adapters/nestjs.js')
-                    : await import('../../src/testing/index.js')
+                    : entry === 'bearer-guard/msal'
+                      ? await import('../../src/on-behalf-of.js')
+                      : await import('../../src/testing/index.js')
     expect(esm.names[entry]).toEqual(runtimeNames(source))
   })
 })
