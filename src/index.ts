@@ -57,12 +57,14 @@ export {
 export type { BearerGuardEvent } from './events.js'
 export { checkGuard, createGuards, type GuardFactories } from './guard.js'
 export {
+  type AuthenticationSummary,
   type CheckName,
   type CheckStatus,
   describeTime,
   type InspectionCheck,
   type InspectSettings,
   inspectToken,
+  type RouteAnswer,
   type TokenInspection,
 } from './inspect.js'
 export {
