@@ -41,6 +41,7 @@ import { EntraError, entraErrors, formatEntraError } from './entra-errors.js'
 import {
   type ApiPolicy,
   type GrantContext,
+  handleAuthorizeRequest,
   handleTokenRequest,
   parseClaimsRequest,
 } from './entra-grants.js'
@@ -380,7 +381,8 @@ function wallClockTimes(): number[] {
  * Endpoints, for `{tenant}` a hosted tenant's id or domain, or `organizations` / `common`:
  * `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/.well-known/openid-configuration`
  * (v1), `/{tenant}/discovery/v2.0/keys` and `/{tenant}/discovery/keys` (keys carry `issuer`),
- * `/{tenant}/oauth2/v2.0/token` (`scope`) and `/{tenant}/oauth2/token` (v1, `resource`), and
+ * `/{tenant}/oauth2/v2.0/token` (`scope`) and `/{tenant}/oauth2/token` (v1, `resource`),
+ * `/{tenant}/oauth2/v2.0/authorize` (a headless sign-in of the `login_hint` user, with PKCE), and
  * `/common/discovery/instance`.
  *
  * @example
@@ -461,6 +463,7 @@ export async function startEntraEmulator(
     currentKey: () => keys[0] as SigningKey,
     publishedKey: (kid) => keys.find((key) => key.kid === kid),
     policyOf: (clientId) => policies.get(clientId),
+    codes: new Map(),
   }
 
   function updatePolicy(resource: AppReference, change: Partial<ApiPolicy>): void {
@@ -670,6 +673,12 @@ export async function startEntraEmulator(
       }
       if (segment !== undefined && path === 'oauth2/token') {
         return await answerToken(req, res, origin, segment, 1)
+      }
+      if (segment !== undefined && path === 'oauth2/v2.0/authorize' && req.method === 'GET') {
+        const location = handleAuthorizeRequest(context, segment, url.searchParams)
+        res.writeHead(302, { location, 'cache-control': 'no-store', 'content-length': '0' })
+        res.end()
+        return
       }
       const known =
         segment !== undefined &&

@@ -201,6 +201,42 @@ export const entraErrors = {
       `The user or administrator has not consented to use the application with ID '${clientId}' named '${clientName}'. Send an interactive authorization request for this user and resource.`,
       'consent_required',
     ),
+  redirectMismatch: (uri: string, clientId: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50011,
+      `The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+    ),
+  unsupportedResponseType: (type: string) =>
+    new EntraError(
+      400,
+      'unsupported_response_type',
+      700054,
+      `response_type '${type}' is not enabled for the application; the emulator issues codes only.`,
+    ),
+  userNotFound: (hint: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50034,
+      `The user account ${hint} does not exist in the directory. (The emulator signs in the user named by login_hint.)`,
+    ),
+  invalidRequest: (reason: string) => new EntraError(400, 'invalid_request', 90014, reason),
+  invalidCode: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired, was already redeemed or was issued to another client.',
+    ),
+  pkceMismatch: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      501481,
+      'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+    ),
   temporarilyUnavailable: () =>
     new EntraError(
       503,

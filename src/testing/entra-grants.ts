@@ -4,6 +4,7 @@
  * client credentials grant (RFC 6749 §4.4) or the On-Behalf-Of grant (RFC 7523 §2.1 with
  * `requested_token_use=on_behalf_of`), each failure an {@link EntraError} with its AADSTS code.
  */
+import { createHash, randomBytes } from 'node:crypto'
 import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose'
 import { isGuid } from '../azure.js'
 import type {
@@ -22,6 +23,11 @@ import {
 import { type SigningKey, signToken } from './signing-keys.js'
 
 const CLIENT_CREDENTIALS = 'client_credentials'
+const AUTHORIZATION_CODE = 'authorization_code'
+/** How long an authorization code can be redeemed, in ms (Entra ID: about 10 minutes). */
+const CODE_LIFETIME = 600_000
+/** Codes held at once; the oldest go first. */
+const MAX_CODES = 1_000
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email'])
@@ -41,6 +47,23 @@ export interface GrantContext {
   publishedKey(kid: string): SigningKey | undefined
   /** The Conditional Access and consent switches of an API (by client id), if any. */
   policyOf(resourceClientId: string): ApiPolicy | undefined
+  /** Authorization codes issued by the authorize endpoint and not redeemed yet. */
+  readonly codes: Map<string, AuthorizationCodeGrant>
+}
+
+/** What an authorization code stands for: a user's sign-in at the authorize endpoint. */
+export interface AuthorizationCodeGrant {
+  readonly clientId: string
+  readonly tenantId: string
+  readonly redirectUri: string
+  readonly userOid: string
+  readonly scope: string
+  readonly codeChallenge: string | undefined
+  readonly nonce: string | undefined
+  /** Capabilities and authentication contexts asked for in the authorize request's `claims`. */
+  readonly claims: ClaimsRequest
+  /** Epoch ms after which the code is refused. */
+  readonly expires: number
 }
 
 /** Switches that change how the token endpoint answers for one API. */
@@ -530,7 +553,11 @@ export async function handleTokenRequest(
   const { directory } = context
   const { params } = request
   const grantType = required(params, 'grant_type')
-  if (grantType !== CLIENT_CREDENTIALS && grantType !== JWT_BEARER) {
+  if (
+    grantType !== CLIENT_CREDENTIALS &&
+    grantType !== JWT_BEARER &&
+    grantType !== AUTHORIZATION_CODE
+  ) {
     throw entraErrors.unsupportedGrantType(grantType)
   }
   const bodyClientId = params.get('client_id')
@@ -567,6 +594,9 @@ export async function handleTokenRequest(
   if (grantType === CLIENT_CREDENTIALS) {
     return clientCredentials(context, request, client, clientAuth, fixed as EmulatedTenant)
   }
+  if (grantType === AUTHORIZATION_CODE) {
+    return redeemCode(context, request, client, clientAuth)
+  }
   const use = required(params, 'requested_token_use')
   if (use !== 'on_behalf_of') throw entraErrors.unsupportedGrantType(`${grantType} (${use})`)
   const assertion = await verifyUserAssertion(context, required(params, 'assertion'))
@@ -579,4 +609,147 @@ export async function handleTokenRequest(
     throw entraErrors.clientNotFound(clientId, tenant.id)
   }
   return onBehalfOf(context, request, client, clientAuth, tenant, assertion)
+}
+
+/**
+ * The authorize endpoint (authorization code flow, RFC 6749 §4.1, PKCE RFC 7636), headless: the
+ * user named by `login_hint` signs in at once, satisfying whatever the `claims` parameter asks
+ * for (an authentication context stands for the MFA a real sign-in would prompt for). Returns
+ * the redirect URL with the code, or throws an {@link EntraError} (shown, not redirected, for a
+ * client or redirect URI that cannot be trusted, as Entra ID does).
+ */
+export function handleAuthorizeRequest(
+  context: GrantContext,
+  tenantSegment: string,
+  params: URLSearchParams,
+): string {
+  const { directory } = context
+  const clientId = required(params, 'client_id')
+  const tenant = directory.findTenant(tenantSegment)
+  if (tenant === undefined) throw entraErrors.tenantNotFound(tenantSegment)
+  const client = isGuid(clientId) ? directory.appIn(clientId, tenant.id) : undefined
+  if (client === undefined) throw entraErrors.clientNotFound(clientId, tenant.id)
+  const redirectUri = required(params, 'redirect_uri')
+  if (!client.redirectUris.includes(redirectUri)) {
+    throw entraErrors.redirectMismatch(redirectUri, clientId)
+  }
+  if (params.get('response_type') !== 'code') {
+    throw entraErrors.unsupportedResponseType(params.get('response_type') ?? '')
+  }
+  const hint = required(params, 'login_hint')
+  const user = directory.userNamed(hint)
+  if (user === undefined || user.tenantId !== tenant.id) throw entraErrors.userNotFound(hint)
+  const scope = required(params, 'scope')
+  parseScopes(scope)
+  const method = params.get('code_challenge_method')
+  const challenge = params.get('code_challenge') ?? undefined
+  if (challenge !== undefined && method !== 'S256') {
+    throw entraErrors.invalidRequest('code_challenge_method must be S256.')
+  }
+  const code = randomBytes(32).toString('base64url')
+  const now = Date.now()
+  for (const [key, grant] of context.codes) if (grant.expires < now) context.codes.delete(key)
+  while (context.codes.size >= MAX_CODES) {
+    context.codes.delete(context.codes.keys().next().value as string)
+  }
+  context.codes.set(code, {
+    clientId: client.registration.clientId,
+    tenantId: tenant.id,
+    redirectUri,
+    userOid: user.oid,
+    scope,
+    codeChallenge: challenge,
+    nonce: params.get('nonce') ?? undefined,
+    claims: parseClaimsRequest(params.get('claims')),
+    expires: now + CODE_LIFETIME,
+  })
+  const target = new URL(redirectUri)
+  target.searchParams.set('code', code)
+  const state = params.get('state')
+  if (state !== null) target.searchParams.set('state', state)
+  return target.href
+}
+
+/** Redeems an authorization code: the user's access token, ID token and client info. */
+function redeemCode(
+  context: GrantContext,
+  request: TokenRequest,
+  client: AppRecord,
+  clientAuth: ClientAuthMethod,
+): Record<string, unknown> {
+  const { params } = request
+  const code = required(params, 'code')
+  const grant = context.codes.get(code)
+  context.codes.delete(code)
+  const { clientId } = client.registration
+  if (grant === undefined || grant.expires < Date.now() || grant.clientId !== clientId) {
+    throw entraErrors.invalidCode()
+  }
+  if (params.get('redirect_uri') !== grant.redirectUri) {
+    throw entraErrors.redirectMismatch(params.get('redirect_uri') ?? '', clientId)
+  }
+  if (grant.codeChallenge !== undefined) {
+    const verifier = required(params, 'code_verifier')
+    const computed = createHash('sha256').update(verifier).digest('base64url')
+    if (computed !== grant.codeChallenge) throw entraErrors.pkceMismatch()
+  }
+  const user = context.directory.user(grant.userOid) as NonNullable<ReturnType<Directory['user']>>
+  const scopeRequest = parseScopes(params.get('scope') ?? grant.scope)
+  const resource = context.directory.resourceIn(scopeRequest.resource, grant.tenantId)
+  if (resource === undefined) {
+    throw entraErrors.resourceNotFound(scopeRequest.resource, grant.tenantId)
+  }
+  const consented = context.directory.consentedScopes(client, resource, user.oid)
+  const wantsAll = scopeRequest.values.includes('.default')
+  const granted = wantsAll ? [...consented] : [...new Set(scopeRequest.values)]
+  if (granted.length === 0 || granted.some((scope) => !consented.has(scope))) {
+    throw entraErrors.consentRequired(clientId, client.registration.name)
+  }
+  const requested = parseClaimsRequest(params.get('claims'))
+  const now = Math.floor(Date.now() / 1000)
+  const { token, claims } = issue(context, {
+    version: resource.registration.accessTokenAcceptedVersion,
+    tenantId: grant.tenantId,
+    audience: audienceOf(resource, scopeRequest.resource),
+    clientId,
+    clientAuth,
+    user: {
+      oid: user.oid,
+      sub: context.directory.pairwiseSubject(user.oid, clientId),
+      name: user.name,
+      username: user.username,
+      givenName: user.givenName,
+      familyName: user.familyName,
+    },
+    scopes: granted,
+    capabilities: [...new Set([...grant.claims.capabilities, ...requested.capabilities])],
+    authContexts: grant.claims.authContexts,
+    issuedAt: now,
+    lifetime: context.tokenLifetime,
+  })
+  const idToken = signToken(context.currentKey(), {
+    aud: clientId,
+    iss: context.issuers.v2(grant.tenantId),
+    iat: now,
+    nbf: now,
+    exp: now + context.tokenLifetime,
+    name: user.name,
+    ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }),
+    oid: user.oid,
+    preferred_username: user.username,
+    sub: context.directory.pairwiseSubject(user.oid, clientId),
+    tid: grant.tenantId,
+    ver: '2.0',
+  })
+  return tokenResponse(request.version, token, claims, scopeRequest.resource, {
+    scope: [
+      ...granted.map((scope) => `${scopeRequest.resource}/${scope}`),
+      'openid',
+      'profile',
+    ].join(' '),
+    id_token: idToken,
+    client_info: Buffer.from(JSON.stringify({ uid: user.oid, utid: grant.tenantId })).toString(
+      'base64url',
+    ),
+  })
 }

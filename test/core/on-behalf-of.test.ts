@@ -2,11 +2,13 @@
  * Both tiers of the Entra ID scenario on bearer-guard and MSAL for Node alone: a first-tier API
  * (Express, and Koa for the adapters' sake) exchanges its caller's token On-Behalf-Of with
  * `bearer-guard/msal` and calls a second-tier API; Entra ID is the emulator, over HTTPS, and MSAL
- * is the real client. Every Entra ID failure mode gets its exact status and `WWW-Authenticate`,
+ * is the real client of both: the first tier's On-Behalf-Of, and the caller's sign-in
+ * (authorization code with PKCE, `claims` of a challenge) in the round trips. Every Entra ID failure mode gets its exact status and `WWW-Authenticate`,
  * and no answer is a 500 or shows an Entra ID message.
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { ConfidentialClientApplication, CryptoProvider } from '@azure/msal-node'
 import express, { type Express } from 'express'
 import Koa from 'koa'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -27,6 +29,8 @@ const SCOPES = ['api://data/Data.Read']
 let emulator: EntraEmulator
 let dataApi: AppRegistration
 let webApi: AppRegistration
+let portal: ConfidentialClientApplication
+const REDIRECT_URI = 'http://localhost:3000/callback'
 let obo: OnBehalfOf
 let secondTier: string
 let firstTier: string
@@ -92,6 +96,23 @@ beforeAll(async () => {
     delegatedPermissions: [{ resource: dataApi, scopes: ['Data.Read'] }],
   })
   obo = createOnBehalfOf({ msal: msalConfig(webApi) })
+  // The client: a web app that signs its user in with MSAL (authorization code, PKCE) and
+  // declares cp1, so it can answer claims challenges.
+  const portalApp = emulator.registerApp({
+    name: 'Portal',
+    secret: true,
+    redirectUris: [REDIRECT_URI],
+    delegatedPermissions: [{ resource: webApi, scopes: ['Web.Access'] }],
+  })
+  portal = new ConfidentialClientApplication({
+    auth: {
+      clientId: portalApp.clientId,
+      clientSecret: portalApp.secret as string,
+      clientCapabilities: ['cp1'],
+      ...emulator.msalAuthority(),
+    },
+    system: { networkClient: emulator.networkClient },
+  })
 
   const second = express()
   second.use(
@@ -144,6 +165,36 @@ function userToken(options: { cp1?: boolean; claimsRequest?: string } = {}) {
   })
 }
 
+/**
+ * The client signs the user in with MSAL for Node: authorization code with PKCE, the `claims` of
+ * a challenge when it has one. The "browser" follows the authorize URL over the emulator's HTTP
+ * origin, where the emulator signs in the user named by login_hint at once.
+ */
+async function signIn(claims?: string): Promise<string> {
+  const pkce = await new CryptoProvider().generatePkceCodes()
+  const scopes = ['api://web/Web.Access']
+  const url = await portal.getAuthCodeUrl({
+    scopes,
+    redirectUri: REDIRECT_URI,
+    loginHint: emulator.defaultUser.username,
+    codeChallenge: pkce.challenge,
+    codeChallengeMethod: 'S256',
+    ...(claims === undefined ? {} : { claims }),
+  })
+  const browser = await fetch(url.replace(emulator.instance, emulator.httpOrigin as string), {
+    redirect: 'manual',
+  })
+  const code = new URL(browser.headers.get('location') as string).searchParams.get('code')
+  const result = await portal.acquireTokenByCode({
+    code: code as string,
+    scopes,
+    redirectUri: REDIRECT_URI,
+    codeVerifier: pkce.verifier,
+    ...(claims === undefined ? {} : { claims }),
+  })
+  return result.accessToken
+}
+
 async function call(base: string, path: string, token: string) {
   const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })
   const body = await res.text()
@@ -164,14 +215,14 @@ describe('createOnBehalfOf: fetch', () => {
 
   it('hands a Conditional Access claims challenge from Entra ID back to a cp1 caller; the caller comes back with the claims and succeeds', async () => {
     emulator.setConditionalAccess(dataApi, 'c1')
-    const first = await call(firstTier, '/proxy/data', userToken())
+    const first = await call(firstTier, '/proxy/data', await signIn())
     expect(first.status).toBe(401)
     expect(first.challenge).toBe(
       `Bearer realm="api", error="insufficient_claims", authorization_uri="${authorizationUri()}", claims="${C1_BASE64}"`,
     )
     const claims = claimsFromChallenge(first.challenge)
     expect(claims).toBe(C1)
-    const second = await call(firstTier, '/proxy/data', userToken({ claimsRequest: claims }))
+    const second = await call(firstTier, '/proxy/data', await signIn(claims))
     expect(second.status).toBe(200)
     expect(JSON.parse(second.body)).toEqual({ azp: webApi.clientId, acrs: ['c1'] })
   })
@@ -186,13 +237,13 @@ describe('createOnBehalfOf: fetch', () => {
   })
 
   it("retries once with the second tier's claims, then hands its challenge back; with the context, the call succeeds", async () => {
-    const first = await call(firstTier, '/proxy/secure', userToken())
+    const first = await call(firstTier, '/proxy/secure', await signIn())
     expect(first.status).toBe(401)
     expect(first.challenge).toBe(
       `Bearer realm="api", error="insufficient_claims", authorization_uri="${authorizationUri()}", claims="${C1_BASE64}"`,
     )
     const claims = claimsFromChallenge(first.challenge) as string
-    const second = await call(firstTier, '/proxy/secure', userToken({ claimsRequest: claims }))
+    const second = await call(firstTier, '/proxy/secure', await signIn(claims))
     expect(second.status).toBe(200)
     expect(JSON.parse(second.body)).toEqual({ azp: webApi.clientId, acrs: ['c1'] })
   })

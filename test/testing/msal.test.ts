@@ -9,6 +9,7 @@ import {
   type AuthenticationResult,
   ConfidentialClientApplication,
   type Configuration,
+  CryptoProvider,
   InteractionRequiredAuthError,
   ServerError,
 } from '@azure/msal-node'
@@ -384,5 +385,99 @@ describe('client capabilities, claims requests and Conditional Access', () => {
     } finally {
       emulator.setConsentRequired(dataApi, false)
     }
+  })
+})
+
+describe('acquireTokenByCode (authorization code with PKCE, headless sign-in)', () => {
+  const REDIRECT = 'http://localhost:3000/signed-in'
+  let client: AppRegistration
+  const app = () =>
+    new ConfidentialClientApplication({
+      auth: {
+        ...emulator.msalAuthority(),
+        clientId: client.clientId,
+        clientSecret: client.secret as string,
+        clientCapabilities: ['cp1'],
+      },
+      system: { networkClient: emulator.networkClient },
+    })
+
+  /** Follows the authorize URL as a browser would (over HTTP), and returns the code. */
+  async function authorize(url: string): Promise<Response> {
+    return fetch(url.replace(emulator.instance, emulator.httpOrigin as string), {
+      redirect: 'manual',
+    })
+  }
+
+  beforeAll(() => {
+    client = emulator.registerApp({
+      name: 'Web app',
+      secret: true,
+      redirectUris: [REDIRECT],
+      delegatedPermissions: [{ resource: dataApi, scopes: ['Data.Read'] }],
+    })
+  })
+
+  it('signs the login_hint user in, with the claims asked for; a code is redeemed once, with its verifier', async () => {
+    const pkce = await new CryptoProvider().generatePkceCodes()
+    const claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
+    const url = await app().getAuthCodeUrl({
+      scopes: ['api://data/Data.Read'],
+      redirectUri: REDIRECT,
+      loginHint: emulator.defaultUser.username,
+      codeChallenge: pkce.challenge,
+      codeChallengeMethod: 'S256',
+      claims,
+    })
+    const browser = await authorize(url)
+    expect(browser.status).toBe(302)
+    const code = new URL(browser.headers.get('location') as string).searchParams.get('code')
+    const request = {
+      code: code as string,
+      scopes: ['api://data/Data.Read'],
+      redirectUri: REDIRECT,
+    }
+    const wrongVerifier = await failure(() =>
+      app().acquireTokenByCode({ ...request, codeVerifier: 'x'.repeat(43) }),
+    )
+    expect(wrongVerifier).toMatchObject({ errorCode: 'invalid_grant', errorNo: 501481 })
+    const again = await app().getAuthCodeUrl({
+      scopes: ['api://data/Data.Read'],
+      redirectUri: REDIRECT,
+      loginHint: emulator.defaultUser.username,
+      codeChallenge: pkce.challenge,
+      codeChallengeMethod: 'S256',
+      claims,
+    })
+    const second = new URL(
+      (await authorize(again)).headers.get('location') as string,
+    ).searchParams.get('code') as string
+    const result = await app().acquireTokenByCode({
+      ...request,
+      code: second,
+      codeVerifier: pkce.verifier,
+    })
+    expect(result.account?.username).toBe(emulator.defaultUser.username)
+    const auth = await validator.verify(tokenOf(result))
+    expect(auth.claims).toMatchObject({
+      acrs: ['c1'],
+      xms_cc: ['cp1'],
+      oid: emulator.defaultUser.oid,
+    })
+    const reused = await failure(() =>
+      app().acquireTokenByCode({ ...request, code: second, codeVerifier: pkce.verifier }),
+    )
+    expect(reused).toMatchObject({ errorCode: 'invalid_grant', errorNo: 70008 })
+  })
+
+  it('refuses a redirect URI the app did not register (AADSTS50011)', async () => {
+    const url = await app().getAuthCodeUrl({
+      scopes: ['api://data/Data.Read'],
+      redirectUri: 'http://localhost:3000/elsewhere',
+      loginHint: emulator.defaultUser.username,
+    })
+    const browser = await authorize(url)
+    expect(browser.status).toBe(400)
+    expect(((await browser.json()) as { error_codes: number[] }).error_codes).toEqual([50011])
   })
 })
