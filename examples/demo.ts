@@ -19,7 +19,7 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ConfidentialClientApplication, type Configuration } from '@azure/msal-node'
+import { ConfidentialClientApplication, type Configuration, CryptoProvider } from '@azure/msal-node'
 import Router from '@koa/router'
 import express, { type ErrorRequestHandler } from 'express'
 import Koa from 'koa'
@@ -200,6 +200,14 @@ async function main(): Promise<number> {
       delegatedPermissions: [{ resource: dataApi, scopes: ['Data.Read'] }],
     })
     const portal = emulator.registerApp({ name: 'Contoso Portal (single-page app)' })
+    // A web app that signs Megan in with MSAL and declares cp1: it can answer claims challenges.
+    const REDIRECT_URI = 'http://localhost:5000/signed-in'
+    const reports = emulator.registerApp({
+      name: 'Contoso Reports (web app)',
+      secret: true,
+      redirectUris: [REDIRECT_URI],
+      delegatedPermissions: [{ resource: webApi, scopes: ['Web.Access'] }],
+    })
     const daemon = emulator.registerApp({
       name: 'Contoso nightly export',
       secret: true,
@@ -245,14 +253,38 @@ async function main(): Promise<number> {
       scopes: ['Web.Access'],
     })
 
-    // The same user in a client that can handle claims challenges (xms_cc cp1).
-    const capableToken = emulator.mint({
-      resource: webApi,
-      client: portal,
-      user: megan,
-      scopes: ['Web.Access'],
+    // Megan signs in to the reports web app with MSAL (authorization code with PKCE; the emulator
+    // signs in the login_hint user at once, satisfying the claims asked for, where Entra ID would
+    // prompt for MFA).
+    const reportsMsal = msal(reports.clientId, contoso.id, {
+      clientSecret: reports.secret as string,
       clientCapabilities: ['cp1'],
     })
+    async function signIn(claims?: string): Promise<string> {
+      const pkce = await new CryptoProvider().generatePkceCodes()
+      const scopes = [`${WEB_API}/Web.Access`]
+      const url = await reportsMsal.getAuthCodeUrl({
+        scopes,
+        redirectUri: REDIRECT_URI,
+        loginHint: megan.username,
+        codeChallenge: pkce.challenge,
+        codeChallengeMethod: 'S256',
+        ...(claims === undefined ? {} : { claims }),
+      })
+      // The browser's part, over the emulator's plain HTTP origin.
+      const browser = await fetch(url.replace(emulator.instance, emulator.httpOrigin as string), {
+        redirect: 'manual',
+      })
+      const code = new URL(browser.headers.get('location') ?? REDIRECT_URI).searchParams.get('code')
+      const result = await reportsMsal.acquireTokenByCode({
+        code: code ?? '',
+        scopes,
+        redirectUri: REDIRECT_URI,
+        codeVerifier: pkce.verifier,
+        ...(claims === undefined ? {} : { claims }),
+      })
+      return result.accessToken
+    }
     let stepUpClaims: string | undefined
 
     const steps: Step[] = [
@@ -309,9 +341,9 @@ async function main(): Promise<number> {
       },
       {
         title:
-          'Step-up, 1/2: Megan, in a client that declares cp1, asks for salaries; the Data API needs authentication context c1, the Web API retries On-Behalf-Of with those claims, Entra ID wants an interactive sign-in (AADSTS50076), and the Web API hands the claims challenge back.',
+          'Step-up, 1/2: Megan signs in to the reports web app (MSAL, authorization code; it declares cp1) and asks for salaries; the Data API needs authentication context c1, the Web API retries On-Behalf-Of with those claims, Entra ID wants an interactive sign-in (AADSTS50076), and the Web API hands the claims challenge back.',
         async run() {
-          const answer = await call(`${web.origin}/dashboard/salaries`, capableToken)
+          const answer = await call(`${web.origin}/dashboard/salaries`, await signIn())
           stepUpClaims = claimsFromChallenge(answer.challenge)
           const outcome = expectRejection(
             answer,
@@ -327,17 +359,9 @@ async function main(): Promise<number> {
       },
       {
         title:
-          'Step-up, 2/2: the client signs Megan in again with those claims (minted by the emulator: a real sign-in is out of scope) and calls again: the Data API sees acrs [c1].',
+          'Step-up, 2/2: the web app signs Megan in again with those claims (MSAL, claims in the authorization request) and calls again: the Data API sees acrs [c1].',
         async run() {
-          const stepped = emulator.mint({
-            resource: webApi,
-            client: portal,
-            user: megan,
-            scopes: ['Web.Access'],
-            clientCapabilities: ['cp1'],
-            claimsRequest: stepUpClaims ?? '{}',
-          })
-          const answer = await call(`${web.origin}/dashboard/salaries`, stepped)
+          const answer = await call(`${web.origin}/dashboard/salaries`, await signIn(stepUpClaims))
           const caller = (answer.body as { data?: { caller?: Caller } }).data?.caller
           const contexts = caller?.authContexts as string[] | undefined
           return {
