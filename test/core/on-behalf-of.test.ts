@@ -13,6 +13,7 @@ import express, { type Express } from 'express'
 import Koa from 'koa'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import * as expressAdapter from '../../adapters/express.js'
+import { toResponse } from '../../adapters/fetch.js'
 import * as koaAdapter from '../../adapters/koa.js'
 import { azureAd, createValidator } from '../../src/index.js'
 import { claimsFromChallenge, createOnBehalfOf, type OnBehalfOf } from '../../src/on-behalf-of.js'
@@ -349,6 +350,38 @@ describe('createOnBehalfOf: acquireToken', () => {
     expect(error).toMatchObject({ status: 401, code: 'invalid_token' })
     expect((error as { headers: Record<string, string> }).headers['www-authenticate']).toBe(
       'Bearer realm="api", error="invalid_token", error_description="the token cannot be exchanged for a downstream API: get a new token"',
+    )
+  })
+
+  it("answers 502 when Entra ID refuses this API's own credentials (invalid_client), without Entra's message", async () => {
+    const misconfigured = createOnBehalfOf({
+      msal: {
+        ...msalConfig(webApi),
+        auth: { ...msalConfig(webApi).auth, clientSecret: 'not-the-secret' },
+      },
+    })
+    const validator = createValidator(
+      azureAd({ ...emulator.azureAdOptions(), clientId: webApi.clientId }),
+    )
+    const auth = await validator.verify(userToken())
+    const error = await misconfigured.acquireToken(auth, SCOPES).catch((e: unknown) => e)
+    expect(error).toMatchObject({ status: 502, expose: false, reason: 'token_exchange_refused' })
+    expect((error as Error).message).toBe(
+      'The identity provider refused to issue a token for a downstream API',
+    )
+    expect((error as { headers: object }).headers).toEqual({})
+  })
+
+  it('gives the Fetch adapter a Response like any other rejection', async () => {
+    emulator.setConsentRequired(dataApi, true)
+    const validator = createValidator(
+      azureAd({ ...emulator.azureAdOptions(), clientId: webApi.clientId }),
+    )
+    const auth = await validator.verify(userToken())
+    const response = toResponse(await obo.acquireToken(auth, SCOPES).catch((e: unknown) => e))
+    expect(response.status).toBe(403)
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer realm="api", error="insufficient_scope", error_description="the user or an administrator has not consented to the permissions this API needs downstream", scopes="api://data/Data.Read", proposedAction="consent"',
     )
   })
 
