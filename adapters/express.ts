@@ -78,6 +78,10 @@ export const requireAnyRole = guards.requireAnyRole
 export const requireScopesOrRoles = guards.requireScopesOrRoles
 /** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
 export const requireClaims = guards.requireClaims
+/** {@inheritDoc bearer-guard!GuardFactories#requireAuthContext} */
+export const requireAuthContext = guards.requireAuthContext
+/** {@inheritDoc bearer-guard!GuardFactories#requireStepUp} */
+export const requireStepUp = guards.requireStepUp
 
 /**
  * An Express error handler for bearer-guard's rejections: it answers with the error's status, its

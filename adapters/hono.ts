@@ -101,3 +101,7 @@ export const requireAnyRole = guards.requireAnyRole
 export const requireScopesOrRoles = guards.requireScopesOrRoles
 /** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
 export const requireClaims = guards.requireClaims
+/** {@inheritDoc bearer-guard!GuardFactories#requireAuthContext} */
+export const requireAuthContext = guards.requireAuthContext
+/** {@inheritDoc bearer-guard!GuardFactories#requireStepUp} */
+export const requireStepUp = guards.requireStepUp

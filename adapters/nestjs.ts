@@ -180,6 +180,10 @@ export const RequireAnyRole = requirements.requireAnyRole
 export const RequireScopesOrRoles = requirements.requireScopesOrRoles
 /** {@inheritDoc bearer-guard!GuardFactories#requireClaims} */
 export const RequireClaims = requirements.requireClaims
+/** {@inheritDoc bearer-guard!GuardFactories#requireAuthContext} */
+export const RequireAuthContext = requirements.requireAuthContext
+/** {@inheritDoc bearer-guard!GuardFactories#requireStepUp} */
+export const RequireStepUp = requirements.requireStepUp
 
 /**
  * Handler parameter decorator giving the request's {@link AuthInfo} (`undefined` for an

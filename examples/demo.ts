@@ -7,7 +7,11 @@
  * - the Data API (Koa, second tier): `azureAd()` multi-tenant with `allowedTenants: [contoso]`,
  *   then `requireScopesOrRoles('Data.Read', 'Data.Read.All')`;
  * - the Web API (Express, first tier): `azureAd()` + `requireScopes('Web.Access')`; it calls the
- *   Data API On-Behalf-Of the user, with a token MSAL gets using a certificate credential;
+ *   Data API On-Behalf-Of the user with `bearer-guard/msal` (MSAL for Node, certificate
+ *   credential), which hands Entra ID's and the Data API's answers back as rejections;
+ * - a step-up round trip: a Data API route needs the Conditional Access authentication context
+ *   c1 (`requireAuthContext`), the Web API hands the claims challenge back to the client, which
+ *   comes back with a token that satisfies it;
  * - a daemon: MSAL client credentials with a client secret, application permission Data.Read.All;
  * - then the rejections a reader should see: wrong audience, expired, missing scope, other tenant.
  *
@@ -15,22 +19,21 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import {
-  ConfidentialClientApplication,
-  type Configuration,
-  InteractionRequiredAuthError,
-} from '@azure/msal-node'
+import { ConfidentialClientApplication, type Configuration, CryptoProvider } from '@azure/msal-node'
 import Router from '@koa/router'
-import express from 'express'
+import express, { type ErrorRequestHandler } from 'express'
 import Koa from 'koa'
-// In an application: 'bearer-guard', 'bearer-guard/express', 'bearer-guard/koa', 'bearer-guard/testing'.
+// In an application: 'bearer-guard', 'bearer-guard/express', 'bearer-guard/koa',
+// 'bearer-guard/msal', 'bearer-guard/testing'.
 import { authenticate, requireScopes } from '../adapters/express.js'
 import {
   authenticate as authenticateKoa,
   type BearerGuardState,
+  requireAuthContext,
   requireScopesOrRoles,
 } from '../adapters/koa.js'
 import { type AuthInfo, azureAd } from '../src/index.js'
+import { claimsFromChallenge, createOnBehalfOf, type OnBehalfOf } from '../src/on-behalf-of.js'
 import { createCertificate, type EntraEmulator, startEntraEmulator } from '../src/testing/index.js'
 
 const DATA_API = 'api://contoso-data'
@@ -66,6 +69,7 @@ function describeCaller(auth: AuthInfo) {
     user: auth.appOnly ? undefined : auth.claims.name,
     scopes: auth.scopes,
     roles: auth.roles,
+    authContexts: auth.claims.acrs,
   }
 }
 
@@ -110,6 +114,15 @@ function dataApp(emulator: EntraEmulator, clientId: string, contoso: string) {
       caller: describeCaller(ctx.state.auth),
     }
   })
+  // Salaries need a stronger sign-in: Conditional Access authentication context c1.
+  router.get(
+    '/records/salaries',
+    requireScopesOrRoles('Data.Read'),
+    requireAuthContext('c1'),
+    (ctx) => {
+      ctx.body = { records: ['2024 salaries'], caller: describeCaller(ctx.state.auth) }
+    },
+  )
   const validator = azureAd({
     ...emulator.azureAdOptions('organizations'),
     clientId,
@@ -118,25 +131,44 @@ function dataApp(emulator: EntraEmulator, clientId: string, contoso: string) {
   return new Koa<BearerGuardState>().use(authenticateKoa(validator)).use(router.routes())
 }
 
-/** The Web API: Express; calls the Data API On-Behalf-Of the signed-in user. */
-function webApp(
-  emulator: EntraEmulator,
-  clientId: string,
-  msal: ConfidentialClientApplication,
-  dataOrigin: string,
-) {
+/**
+ * The Web API: Express; calls the Data API On-Behalf-Of the signed-in user with
+ * `bearer-guard/msal`. Whatever Entra ID or the Data API answers that the caller must act on (a
+ * claims challenge, missing consent, an expired token) comes back as a rejection, which Express
+ * answers with its status and WWW-Authenticate like any other.
+ */
+function webApp(emulator: EntraEmulator, clientId: string, obo: OnBehalfOf, dataOrigin: string) {
   const app = express()
   app.use(authenticate(azureAd({ ...emulator.azureAdOptions(), clientId })))
-  app.get('/dashboard', requireScopes('Web.Access'), async (req, res) => {
-    const obo = await msal.acquireTokenOnBehalfOf({
-      oboAssertion: req.auth?.token as string,
-      scopes: [`${DATA_API}/Data.Read`],
+  const routes = [
+    ['/dashboard', '/records', 'Data.Read'],
+    ['/dashboard/export', '/records', 'Data.Write'],
+    ['/dashboard/salaries', '/records/salaries', 'Data.Read'],
+  ] as const
+  for (const [path, downstream, scope] of routes) {
+    app.get(path, requireScopes('Web.Access'), async (req, res, next) => {
+      try {
+        const answer = await obo.fetch(req.auth, `${dataOrigin}${downstream}`, {
+          scopes: [`${DATA_API}/${scope}`],
+          signal: AbortSignal.timeout(10_000),
+        })
+        res
+          .status(answer.status === 200 ? 200 : 502)
+          .json({ user: req.auth?.claims.name, data: await answer.json() })
+      } catch (error) {
+        next(error)
+      }
     })
-    const data = await call(`${dataOrigin}/records`, obo?.accessToken)
-    res
-      .status(data.status === 200 ? 200 : 502)
-      .json({ user: req.auth?.claims.name, data: data.body })
-  })
+  }
+  // The error handler the README shows: copy err.headers (WWW-Authenticate, Retry-After), show
+  // the message of a 4xx only. (Express's default handler answers the same, and logs each one.)
+  app.use(((err, _req, res, _next) => {
+    res.set(err.headers ?? {})
+    res.status(err.status ?? 500).json({
+      error: err.code ?? 'server_error',
+      error_description: err.expose === true ? err.message : 'internal error',
+    })
+  }) as ErrorRequestHandler)
   return app
 }
 
@@ -168,6 +200,14 @@ async function main(): Promise<number> {
       delegatedPermissions: [{ resource: dataApi, scopes: ['Data.Read'] }],
     })
     const portal = emulator.registerApp({ name: 'Contoso Portal (single-page app)' })
+    // A web app that signs Megan in with MSAL and declares cp1: it can answer claims challenges.
+    const REDIRECT_URI = 'http://localhost:5000/signed-in'
+    const reports = emulator.registerApp({
+      name: 'Contoso Reports (web app)',
+      secret: true,
+      redirectUris: [REDIRECT_URI],
+      delegatedPermissions: [{ resource: webApi, scopes: ['Web.Access'] }],
+    })
     const daemon = emulator.registerApp({
       name: 'Contoso nightly export',
       secret: true,
@@ -186,15 +226,23 @@ async function main(): Promise<number> {
         auth: { clientId, ...emulator.msalAuthority(tenant), ...auth },
         system: { networkClient: emulator.networkClient },
       })
-    const webMsal = msal(webApi.clientId, contoso.id, {
-      clientCertificate: {
-        thumbprintSha256: webCertificate.thumbprintSha256,
-        privateKey: webCertificate.privateKey,
+    // The Web API's one On-Behalf-Of helper: one MSAL client, declaring cp1 (claims challenges).
+    const obo = createOnBehalfOf({
+      msal: {
+        auth: {
+          clientId: webApi.clientId,
+          ...emulator.msalAuthority(contoso.id),
+          clientCertificate: {
+            thumbprintSha256: webCertificate.thumbprintSha256,
+            privateKey: webCertificate.privateKey,
+          },
+        },
+        system: { networkClient: emulator.networkClient },
       },
     })
 
     const data = await listen(dataApp(emulator, dataApi.clientId, contoso.id).callback())
-    const web = await listen(webApp(emulator, webApi.clientId, webMsal, data.origin))
+    const web = await listen(webApp(emulator, webApi.clientId, obo, data.origin))
     servers.push(data.server, web.server)
 
     // A real user's sign-in (authorization code + PKCE in the portal) is out of scope here.
@@ -204,6 +252,40 @@ async function main(): Promise<number> {
       user: megan,
       scopes: ['Web.Access'],
     })
+
+    // Megan signs in to the reports web app with MSAL (authorization code with PKCE; the emulator
+    // signs in the login_hint user at once, satisfying the claims asked for, where Entra ID would
+    // prompt for MFA).
+    const reportsMsal = msal(reports.clientId, contoso.id, {
+      clientSecret: reports.secret as string,
+      clientCapabilities: ['cp1'],
+    })
+    async function signIn(claims?: string): Promise<string> {
+      const pkce = await new CryptoProvider().generatePkceCodes()
+      const scopes = [`${WEB_API}/Web.Access`]
+      const url = await reportsMsal.getAuthCodeUrl({
+        scopes,
+        redirectUri: REDIRECT_URI,
+        loginHint: megan.username,
+        codeChallenge: pkce.challenge,
+        codeChallengeMethod: 'S256',
+        ...(claims === undefined ? {} : { claims }),
+      })
+      // The browser's part, over the emulator's plain HTTP origin.
+      const browser = await fetch(url.replace(emulator.instance, emulator.httpOrigin as string), {
+        redirect: 'manual',
+      })
+      const code = new URL(browser.headers.get('location') ?? REDIRECT_URI).searchParams.get('code')
+      const result = await reportsMsal.acquireTokenByCode({
+        code: code ?? '',
+        scopes,
+        redirectUri: REDIRECT_URI,
+        codeVerifier: pkce.verifier,
+        ...(claims === undefined ? {} : { claims }),
+      })
+      return result.accessToken
+    }
+    let stepUpClaims: string | undefined
 
     const steps: Step[] = [
       {
@@ -247,20 +329,45 @@ async function main(): Promise<number> {
       },
       {
         title:
-          'The Web API asks for Data.Write on her behalf, which no one consented to: Entra ID answers AADSTS65001.',
+          'The Web API asks for Data.Write on her behalf, which no one consented to: Entra ID answers AADSTS65001, and the Web API answers 403 with the scopes to consent to (never the AADSTS message).',
         async run() {
-          const error = await webMsal
-            .acquireTokenOnBehalfOf({ oboAssertion: userToken, scopes: [`${DATA_API}/Data.Write`] })
-            .then(
-              () => undefined,
-              (e: unknown) => e,
-            )
-          const ok =
-            error instanceof InteractionRequiredAuthError &&
-            error.subError === 'consent_required' &&
-            String(error.errorNo) === '65001'
-          const message = error instanceof Error ? error.message.split(' Trace ID')[0] : 'no error'
-          return { ok, detail: `MSAL threw ${(error as Error)?.constructor?.name}: ${message}` }
+          return expectRejection(
+            await call(`${web.origin}/dashboard/export`, userToken),
+            403,
+            'insufficient_scope',
+            `scopes="${DATA_API}/Data.Write", proposedAction="consent"`,
+          )
+        },
+      },
+      {
+        title:
+          'Step-up, 1/2: Megan signs in to the reports web app (MSAL, authorization code; it declares cp1) and asks for salaries; the Data API needs authentication context c1, the Web API retries On-Behalf-Of with those claims, Entra ID wants an interactive sign-in (AADSTS50076), and the Web API hands the claims challenge back.',
+        async run() {
+          const answer = await call(`${web.origin}/dashboard/salaries`, await signIn())
+          stepUpClaims = claimsFromChallenge(answer.challenge)
+          const outcome = expectRejection(
+            answer,
+            401,
+            'insufficient_claims',
+            `authorization_uri="${emulator.instance}/${contoso.id}/oauth2/v2.0/authorize"`,
+          )
+          return {
+            ok: outcome.ok && stepUpClaims !== undefined,
+            detail: `${outcome.detail}\n         claims: ${stepUpClaims}`,
+          }
+        },
+      },
+      {
+        title:
+          'Step-up, 2/2: the web app signs Megan in again with those claims (MSAL, claims in the authorization request) and calls again: the Data API sees acrs [c1].',
+        async run() {
+          const answer = await call(`${web.origin}/dashboard/salaries`, await signIn(stepUpClaims))
+          const caller = (answer.body as { data?: { caller?: Caller } }).data?.caller
+          const contexts = caller?.authContexts as string[] | undefined
+          return {
+            ok: answer.status === 200 && contexts?.includes('c1') === true,
+            detail: `${answer.status}: the Data API saw ${caller?.user} with acrs [${contexts?.join(', ')}]`,
+          }
         },
       },
       {
@@ -335,7 +442,7 @@ async function main(): Promise<number> {
       `  Data API  Koa      ${data.origin}/records    azureAd(organizations, allowedTenants [contoso]) + requireScopesOrRoles('Data.Read', 'Data.Read.All')`,
     )
     console.log(
-      `  Web API   Express  ${web.origin}/dashboard  azureAd(contoso) + requireScopes('Web.Access'), calls the Data API On-Behalf-Of the user`,
+      `  Web API   Express  ${web.origin}/dashboard  azureAd(contoso) + requireScopes('Web.Access'), calls the Data API On-Behalf-Of the user (bearer-guard/msal)`,
     )
     console.log(
       '  daemon    MSAL client credentials (client secret), application permission Data.Read.All\n',

@@ -254,6 +254,7 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
     jwksUri,
     requirePermissions,
     realm,
+    authorizationUri,
     describeRejection: userDescribe,
     validateClaims: userValidate,
     ...rest
@@ -407,6 +408,9 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
   return {
     ...rest,
     ...(realm === undefined ? {} : { realm }),
+    // Where a client answers a claims challenge (Microsoft's claims challenge format).
+    authorizationUri:
+      authorizationUri ?? `${instance}/${encodeURIComponent(tenant)}/oauth2/v2.0/authorize`,
     issuer,
     audience: audiences,
     // Static keys (tests, air-gapped setups) instead of the tenant's JWKS.

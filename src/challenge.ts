@@ -81,11 +81,12 @@ export function quoteRealm(realm: string): string {
  * ```
  */
 export function formatChallenge(params: ChallengeParams): string {
-  return formatSchemeChallenge('Bearer', params.realm, {
-    error: params.error,
-    description: params.description,
-    scope: params.scope,
-  })
+  return formatSchemeChallenge(
+    'Bearer',
+    params.realm,
+    { error: params.error, description: params.description, scope: params.scope },
+    undefined,
+  )
 }
 
 /**
@@ -118,6 +119,12 @@ export interface ChallengeContext {
   readonly realm: string
   readonly schemes: readonly ChallengeScheme[]
   readonly params?: Readonly<Record<string, string>>
+  /**
+   * Parameters that the challenges of one error code carry, by code, before the rejection's own:
+   * Entra ID's `authorization_uri` in an `insufficient_claims` challenge, where a client can get
+   * a token that satisfies the claims (see `azureAd`).
+   */
+  readonly errorParams?: Readonly<Record<string, Readonly<Record<string, string>>>>
 }
 
 /** The context of a validator with the default realm, Bearer only and no extra parameters. */
@@ -133,6 +140,7 @@ function formatSchemeChallenge(
   scheme: string,
   realm: string,
   data: ChallengeData,
+  errorParams: Readonly<Record<string, string>> | undefined,
   ...extra: ReadonlyArray<Readonly<Record<string, string>> | undefined>
 ): string {
   let value = `${scheme} realm=${quoteRealm(realm)}`
@@ -146,7 +154,7 @@ function formatSchemeChallenge(
   }
   // Each parameter once per challenge (RFC 7235 §4.1): a later source does not repeat a name.
   const seen = new Set(['realm', 'error', 'error_description', 'scope'])
-  for (const params of [data.params, ...extra]) {
+  for (const params of [errorParams, data.params, ...extra]) {
     if (params === undefined) continue
     for (const name of Object.keys(params)) {
       if (seen.has(name) || !TOKEN.test(name)) continue
@@ -180,13 +188,33 @@ function sanitizeParam(value: string): string {
  */
 export function renderChallenges(data: ChallengeData, context: ChallengeContext): string {
   const { schemes } = context
+  const byError =
+    context.errorParams === undefined || data.error === undefined
+      ? undefined
+      : Object.hasOwn(context.errorParams, data.error)
+        ? context.errorParams[data.error]
+        : undefined
   if (schemes.length === 1) {
     const only = schemes[0] as ChallengeScheme
-    return formatSchemeChallenge(only.name, context.realm, data, only.params, context.params)
+    return formatSchemeChallenge(
+      only.name,
+      context.realm,
+      data,
+      byError,
+      only.params,
+      context.params,
+    )
   }
   return schemes
     .map((scheme) =>
-      formatSchemeChallenge(scheme.name, context.realm, data, scheme.params, context.params),
+      formatSchemeChallenge(
+        scheme.name,
+        context.realm,
+        data,
+        byError,
+        scheme.params,
+        context.params,
+      ),
     )
     .join(', ')
 }

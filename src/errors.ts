@@ -7,7 +7,10 @@
  * | `InvalidRequestError`    | 400    | `…, error="invalid_request", error_description="…"`       | `invalid_request`    |
  * | `InvalidTokenError`      | 401    | `…, error="invalid_token", error_description="…"`         | `invalid_token`      |
  * | `InsufficientScopeError` | 403    | `…, error="insufficient_scope", …, scope="…"`             | `insufficient_scope` |
+ * | `InsufficientClaimsError` | 401   | `…, error="insufficient_claims", claims="…"` (Entra ID)   | `insufficient_claims` |
+ * | `InsufficientUserAuthenticationError` | 401 | `…, error="insufficient_user_authentication", acr_values="…", max_age="…"` (RFC 9470 §3) | `insufficient_user_authentication` |
  * | `KeysUnavailableError`   | 503    | none, `Retry-After` instead: not the client's fault       | none                 |
+ * | `TokenExchangeError`     | 503 / 502 | none (`Retry-After` on a 503): an On-Behalf-Of exchange failed, not the client's fault | none |
  *
  * RFC 6750 §3.1: when a request carries no authentication information at all, the challenge
  * should carry no error code, so a client that has not tried yet is not told it failed.
@@ -60,6 +63,15 @@ export type RejectionReason =
   | 'no_permissions'
   | 'missing_scope'
   | 'missing_role'
+  | 'missing_auth_context'
+  | 'weak_authentication'
+  | 'stale_authentication'
+  | 'app_only_caller'
+  | 'assertion_rejected'
+  | 'downstream_consent_required'
+  | 'downstream_interaction_required'
+  | 'token_exchange_unavailable'
+  | 'token_exchange_refused'
   | 'not_authenticated'
   | 'keys_unavailable'
 
@@ -285,6 +297,89 @@ export class KeysUnavailableError extends BearerGuardError {
   constructor(retryAfterSeconds: number, options: BearerGuardErrorOptions) {
     super(503, 'Signing keys are temporarily unavailable', undefined, options)
     this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)))
+  }
+
+  override challenge(): undefined {
+    return undefined
+  }
+}
+
+/**
+ * Encodes a claims request (a JSON text) as a claims challenge carries it: standard base64 with
+ * padding, as Microsoft's samples encode it.
+ *
+ * @example
+ * ```ts
+ * encodeClaims('{"access_token":{"acrs":{"essential":true,"value":"c1"}}}')
+ * // 'eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19'
+ * ```
+ */
+export function encodeClaims(claims: string): string {
+  const bytes = new TextEncoder().encode(claims)
+  let binary = ''
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i] as number)
+  return btoa(binary)
+}
+
+/**
+ * 401 `insufficient_claims`: Entra ID's claims challenge. The token is valid, but a
+ * Conditional Access requirement (an authentication context, MFA) is not met, and the client
+ * declared it can answer (`xms_cc` holds `cp1`): it gets a new token with the claims request in
+ * `claims` (base64) and retries. Microsoft's "Claims challenges, claims requests and client
+ * capabilities" defines the challenge; it carries no `error_description`, like Entra ID's.
+ */
+export class InsufficientClaimsError extends BearerGuardError {
+  /** The claims request, as JSON text (the challenge carries it base64-encoded). */
+  readonly claims: string
+
+  constructor(description: string, options: BearerGuardErrorOptions & { claims: string }) {
+    super(401, description, 'insufficient_claims', {
+      ...options,
+      params: { claims: encodeClaims(options.claims), ...options.params },
+    })
+    this.claims = options.claims
+    this.render(contextOf(options.realm))
+  }
+
+  override challenge(): ChallengeData {
+    return { error: this.code, params: this.params }
+  }
+}
+
+/**
+ * 401 `insufficient_user_authentication` (RFC 9470 §3): the token is valid, but the user's
+ * authentication is too weak (`acr`) or too old (`auth_time`). The challenge names what would do
+ * in `acr_values` and `max_age`, so the client can ask the authorization server for it.
+ */
+export class InsufficientUserAuthenticationError extends BearerGuardError {
+  constructor(description: string, options: BearerGuardErrorOptions) {
+    super(401, description, 'insufficient_user_authentication', options)
+    this.render(contextOf(options.realm))
+  }
+}
+
+/**
+ * 503 (with `Retry-After`) or 502: an On-Behalf-Of exchange failed for a reason that is not the
+ * client's: the identity provider is unreachable, failing or throttling (503), or it refused
+ * this API's own request, a configuration problem (502). Never a challenge; the message is
+ * generic and `expose` is false, and the MSAL error is the `cause`, for logs only.
+ */
+export class TokenExchangeError extends BearerGuardError {
+  constructor(
+    status: 502 | 503,
+    options: BearerGuardErrorOptions & { retryAfter?: number | undefined },
+  ) {
+    super(
+      status,
+      status === 503
+        ? 'The identity provider is temporarily unavailable'
+        : 'The identity provider refused to issue a token for a downstream API',
+      undefined,
+      options,
+    )
+    if (status === 503) {
+      this.headers['Retry-After'] = String(Math.max(1, Math.ceil(options.retryAfter ?? 5)))
+    }
   }
 
   override challenge(): undefined {

@@ -1,16 +1,18 @@
 /**
  * Route guards reach every framework through one small wrapper per framework (after auth0's
  * `toHandler`): the guard factories (`requireScopes`, `requireRoles`, ...) and their TSDoc are
- * declared once, in the core, and {@link createGuards} hands an adapter the same six names
+ * declared once, in the core, and {@link createGuards} hands an adapter the same eight names
  * wrapped in its own middleware type.
  *
  * A guard's rejection answers with the challenge context of the validator that produced the
  * `AuthInfo` (its realm, later its schemes): see auth-context.ts.
  */
+import { requireAuthContext } from './auth-contexts.js'
 import { requireClaims } from './claims.js'
 import { BearerGuardError } from './errors.js'
 import { requireAnyRole, requireRoles, requireScopesOrRoles } from './roles.js'
 import { requireAnyScope, requireScopes } from './scopes.js'
+import { requireStepUp } from './step-up.js'
 import type { AuthInfo, Guard } from './types.js'
 
 /**
@@ -36,7 +38,7 @@ export function checkGuard(guard: Guard, auth: AuthInfo | undefined): BearerGuar
 
 /**
  * The guard factories, each returning a framework's middleware `M`. TSDoc is written once,
- * here; every adapter exports these six names from {@link createGuards}.
+ * here; every adapter exports these eight names from {@link createGuards}.
  */
 export interface GuardFactories<M> {
   /**
@@ -100,10 +102,35 @@ export interface GuardFactories<M> {
    * ```
    */
   requireClaims(...args: Parameters<typeof requireClaims>): M
+  /**
+   * Needs an Entra ID Conditional Access authentication context (`c1`...`c99`) in the token's
+   * `acrs`. Without it, a client that declared the `cp1` capability (`xms_cc`) gets 401
+   * `insufficient_claims` with `claims` asking for the context (base64 of
+   * `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`), and, with `azureAd()`, the
+   * tenant's `authorization_uri`; any other client gets 403 `insufficient_scope`, as it cannot
+   * answer a claims challenge.
+   *
+   * @example
+   * ```ts
+   * app.post('/payments', requireAuthContext('c1'), pay)
+   * ```
+   */
+  requireAuthContext(...args: Parameters<typeof requireAuthContext>): M
+  /**
+   * RFC 9470 step-up for any issuer: needs `acr` to be one of `acrValues` and/or `auth_time` at
+   * most `maxAge` seconds ago; otherwise 401 `insufficient_user_authentication` with
+   * `acr_values` and `max_age` in the challenge (§3).
+   *
+   * @example
+   * ```ts
+   * app.post('/transfer', requireStepUp({ acrValues: ['urn:example:mfa'], maxAge: 300 }), transfer)
+   * ```
+   */
+  requireStepUp(...args: Parameters<typeof requireStepUp>): M
 }
 
 /**
- * The six guard factories wrapped for a framework by `wrap`, the one function an adapter writes
+ * The eight guard factories wrapped for a framework by `wrap`, the one function an adapter writes
  * (it runs {@link checkGuard} and hands a rejection to the framework).
  *
  * @example
@@ -120,5 +147,7 @@ export function createGuards<M>(wrap: (guard: Guard) => M): GuardFactories<M> {
     requireAnyRole: (...names) => wrap(requireAnyRole(...names)),
     requireScopesOrRoles: (...args) => wrap(requireScopesOrRoles(...args)),
     requireClaims: (...args) => wrap(requireClaims(...args)),
+    requireAuthContext: (...args) => wrap(requireAuthContext(...args)),
+    requireStepUp: (...args) => wrap(requireStepUp(...args)),
   }
 }

@@ -4,6 +4,12 @@
  *
  * @module bearer-guard
  */
+
+export {
+  authContextClaims,
+  hasClientCapability,
+  requireAuthContext,
+} from './auth-contexts.js'
 export {
   type AuthorizationInput,
   extractBearerToken,
@@ -39,22 +45,28 @@ export {
   BearerGuardError,
   type BearerGuardErrorOptions,
   DEFAULT_REALM,
+  encodeClaims,
+  InsufficientClaimsError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidRequestError,
   InvalidTokenError,
   KeysUnavailableError,
   type RejectionReason,
+  TokenExchangeError,
   UnauthorizedError,
 } from './errors.js'
 export type { BearerGuardEvent } from './events.js'
 export { checkGuard, createGuards, type GuardFactories } from './guard.js'
 export {
+  type AuthenticationSummary,
   type CheckName,
   type CheckStatus,
   describeTime,
   type InspectionCheck,
   type InspectSettings,
   inspectToken,
+  type RouteAnswer,
   type TokenInspection,
 } from './inspect.js'
 export {
@@ -81,6 +93,7 @@ export {
   requireAnyScope,
   requireScopes,
 } from './scopes.js'
+export { requireStepUp, type StepUpOptions } from './step-up.js'
 export type { AuthInfo, Guard, TokenClaims, TokenHeader } from './types.js'
 export {
   type AuthenticateOptions,

@@ -7,6 +7,7 @@
  * fetched.
  */
 
+import { hasClientCapability } from './auth-contexts.js'
 import type { ChallengeContext } from './challenge.js'
 import type { BearerGuardError } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
@@ -22,7 +23,7 @@ import {
 } from './pipeline.js'
 import { parseScopes } from './scopes.js'
 import { formatAge, type ParsedToken, parseToken } from './token.js'
-import type { TokenClaims } from './types.js'
+import type { Guard, TokenClaims } from './types.js'
 import { challengeContextOf } from './validator.js'
 
 export type { CheckName } from './pipeline.js'
@@ -76,6 +77,37 @@ export interface TokenInspection {
   readonly checks: readonly InspectionCheck[]
   /** The time the checks were made at, in seconds since the epoch. */
   readonly now: number
+  /** What the token says of the user's authentication and the client, for step-up and claims challenges. */
+  readonly authentication: AuthenticationSummary
+  /** What the route of `settings.guards` answers; `undefined` when no guards were given. */
+  readonly route: RouteAnswer | undefined
+}
+
+/**
+ * What a token says of the user's authentication and of its client: Entra ID's `xms_cc` (client
+ * capabilities) and `acrs` (Conditional Access authentication contexts), and `acr` and
+ * `auth_time` (RFC 9470).
+ */
+export interface AuthenticationSummary {
+  /** `xms_cc`: the capabilities the client declared (a string or an array in the token). */
+  readonly clientCapabilities: readonly string[]
+  /** Whether `xms_cc` holds `cp1`: the client can answer a claims challenge. */
+  readonly handlesClaimsChallenges: boolean
+  /** `acrs`: the authentication contexts the user satisfied. */
+  readonly authContexts: readonly string[]
+  /** `acr`, when it is a string. */
+  readonly acr: string | undefined
+  /** `auth_time` in seconds since the epoch, when it is a number. */
+  readonly authTime: number | undefined
+}
+
+/** What a route's guards answer a token with (the validator having accepted it). */
+export interface RouteAnswer {
+  /** `pass` when every guard lets the token through, `skip` when the validator rejects it first. */
+  readonly status: CheckStatus
+  readonly detail: string
+  /** The rejection of the first guard that fails: a 403, or a 401 with a step-up or claims challenge. */
+  readonly error?: BearerGuardError
 }
 
 /** Settings of {@link inspectToken}. */
@@ -85,6 +117,12 @@ export interface InspectSettings {
    * Default: the current time. A debugging aid, as for a token captured in a log.
    */
   now?: number
+  /**
+   * The guards of a route (`requireScopes`, `requireAuthContext`, `requireStepUp`...), run in
+   * order on an accepted token: the report's `route` says what the route would answer, such as
+   * the claims or step-up challenge it would ask with.
+   */
+  guards?: readonly Guard[]
 }
 
 const NEUTRAL = 'urn:bearer-guard:inspect'
@@ -153,6 +191,44 @@ function scopesOf(claims: TokenClaims): string[] | undefined {
   const scp = parseScopes(claims.scp ?? [])
   const scope = parseScopes(claims.scope ?? [])
   return scp === undefined || scope === undefined ? undefined : [...new Set([...scp, ...scope])]
+}
+
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(' ').filter((item) => item !== '')
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string')
+  return []
+}
+
+function summarize(claims: Readonly<Record<string, unknown>> | undefined): AuthenticationSummary {
+  const values = claims ?? {}
+  const { acr, auth_time: authTime } = values
+  return {
+    clientCapabilities: strings(values.xms_cc),
+    handlesClaimsChallenges: hasClientCapability({ claims: values as TokenClaims }),
+    authContexts: strings(values.acrs),
+    acr: typeof acr === 'string' ? acr : undefined,
+    authTime: typeof authTime === 'number' && Number.isFinite(authTime) ? authTime : undefined,
+  }
+}
+
+/** Runs the route's guards on the token's AuthInfo, at the inspection's time. */
+function answerOfRoute(
+  guards: readonly Guard[],
+  auth: TokenState['auth'],
+  accepted: boolean,
+  now: number,
+): RouteAnswer {
+  if (!accepted || auth === undefined) {
+    return { status: 'skip', detail: 'the validator rejects the token before the route is reached' }
+  }
+  // Guards that read the clock (requireStepUp's max_age) judge as of the inspection's time.
+  try {
+    for (const guard of guards) guard(auth, now)
+  } catch (error) {
+    if (!isBearerGuardError(error)) throw error
+    return { status: 'fail', detail: error.message, error }
+  }
+  return { status: 'pass', detail: 'every guard of the route lets the token through' }
 }
 
 function listOrNone(values: readonly string[] | undefined): string {
@@ -376,9 +452,17 @@ export async function inspectToken(
   if (typeof now !== 'number' || !Number.isFinite(now)) {
     throw new TypeError('"now" setting must be a number of seconds since the epoch')
   }
+  const guards = settings.guards
+  if (
+    guards !== undefined &&
+    (!Array.isArray(guards) || !guards.every((guard) => typeof guard === 'function'))
+  ) {
+    throw new TypeError('"guards" setting must be an array of guards')
+  }
   const report = new Report(challengeContextOf(resolved))
   const keyIds: string[] = []
   let parsed: ParsedToken | undefined
+  let auth: TokenState['auth']
   report.run(
     'format',
     () => {
@@ -422,8 +506,10 @@ export async function inspectToken(
       else await runStep(report, step, state)
     }
     for (const event of events) if (event.type === 'keys_refreshed') keyIds.push(...event.keyIds)
+    auth = state.auth
   }
   const error = report.checks.find((check) => check.status === 'fail')?.error
+  const accepted = error === undefined && configured
   return {
     verdict: error !== undefined ? 'rejected' : configured ? 'accepted' : 'incomplete',
     error,
@@ -433,5 +519,7 @@ export async function inspectToken(
     keyIds: [...new Set(keyIds)],
     checks: report.checks,
     now,
+    authentication: summarize(claims),
+    route: guards === undefined ? undefined : answerOfRoute(guards, auth, accepted, now),
   }
 }

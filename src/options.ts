@@ -107,6 +107,12 @@ export interface ValidatorOptions {
   maxTokenLength?: number
   /** Realm named in every `WWW-Authenticate` challenge. Default `api`. */
   realm?: string
+  /**
+   * The authorize endpoint where a client can get a token that satisfies a claims challenge,
+   * sent as `authorization_uri` in every `insufficient_claims` challenge (Microsoft's claims
+   * challenge format). `azureAd()` sets `{instance}/{tenant}/oauth2/v2.0/authorize`. Default none.
+   */
+  authorizationUri?: string
   /** How long fetched keys count as fresh, in ms (as jose). Default 3,600,000 (1 h). */
   cacheMaxAge?: number
   /** Least time between two fetches caused by unknown `kid`s, in ms (as jose). Default 30,000. */
@@ -202,6 +208,8 @@ export interface ResolvedOptions {
   readonly maxTokenLength: number
   /** The realm of every challenge. */
   readonly realm: string
+  /** The `authorization_uri` of `insufficient_claims` challenges, if any. */
+  readonly authorizationUri: string | undefined
   /** Milliseconds keys count as fresh. */
   readonly cacheMaxAge: number
   /** Milliseconds between two unknown-`kid` fetches. */
@@ -249,6 +257,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'tokenTypes',
   'maxTokenLength',
   'realm',
+  'authorizationUri',
   'cacheMaxAge',
   'cooldownDuration',
   'timeoutDuration',
@@ -535,6 +544,10 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
       'characters',
     ),
     realm,
+    authorizationUri:
+      options.authorizationUri === undefined
+        ? undefined
+        : parseUrl('authorizationUri', options.authorizationUri).href,
     cacheMaxAge,
     cooldownDuration: number(
       'cooldownDuration',

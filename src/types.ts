@@ -71,4 +71,8 @@ export interface AuthInfo {
  * throws an {@link InsufficientScopeError} (403) or, when there is no `AuthInfo` at all, an
  * {@link UnauthorizedError} (401).
  */
-export type Guard = (auth: AuthInfo | undefined) => void
+export type Guard = (
+  auth: AuthInfo | undefined,
+  /** The time to judge at, in seconds since the epoch (inspect's `now`); default the clock. */
+  now?: number,
+) => void

@@ -99,10 +99,24 @@ export interface Validator {
 const VALIDATOR = Symbol.for('bearer-guard.validator')
 const fromOptions = new WeakMap<object, Validator>()
 
-/** The challenge context of a validator's options: its realm, Bearer only for now. */
+/**
+ * The challenge context of a validator's options: its realm, Bearer only for now, and the
+ * `authorization_uri` of its claims challenges.
+ */
 export function challengeContextOf(options: ResolvedOptions): ChallengeContext {
-  if (options.realm === DEFAULT_REALM) return DEFAULT_CHALLENGE_CONTEXT
-  return Object.freeze({ realm: options.realm, schemes: DEFAULT_CHALLENGE_CONTEXT.schemes })
+  const { realm, authorizationUri } = options
+  if (realm === DEFAULT_REALM && authorizationUri === undefined) return DEFAULT_CHALLENGE_CONTEXT
+  return Object.freeze({
+    realm,
+    schemes: DEFAULT_CHALLENGE_CONTEXT.schemes,
+    ...(authorizationUri === undefined
+      ? {}
+      : {
+          errorParams: Object.freeze({
+            insufficient_claims: Object.freeze({ authorization_uri: authorizationUri }),
+          }),
+        }),
+  })
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)

@@ -7,10 +7,13 @@
  */
 import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
+import { requireAuthContext } from '../auth-contexts.js'
 import { extractBearerToken } from '../authorization.js'
 import { azureAd } from '../azure.js'
 import { describeTime, inspectToken, type TokenInspection } from '../inspect.js'
 import type { ValidatorOptions } from '../options.js'
+import { requireStepUp } from '../step-up.js'
+import type { Guard } from '../types.js'
 
 /** Where the command reads and writes; the process streams, or buffers in tests. */
 export interface CliIO {
@@ -64,6 +67,11 @@ Rules:
   --clock-tolerance <s>     leeway for exp, nbf and iat (default 60)
   --max-token-age <s>       refuse tokens issued longer ago than this
 
+What a route asks (its answer is printed, and a refusal exits 1):
+  --auth-context <id>       the route needs this Entra ID authentication context (c1...)
+  --acr-values <list>       step-up (RFC 9470): comma-separated acr values the route accepts
+  --max-age <s>             step-up: the user authenticated at most this long ago
+
 Output:
   --json                    print the report as JSON
   --now <epoch>             check times as of this moment, in seconds since the epoch
@@ -91,6 +99,9 @@ const ARGS = {
   instance: { type: 'string' },
   'clock-tolerance': { type: 'string' },
   'max-token-age': { type: 'string' },
+  'auth-context': { type: 'string' },
+  'acr-values': { type: 'string' },
+  'max-age': { type: 'string' },
   json: { type: 'boolean' },
   now: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -205,6 +216,23 @@ function toOptions(values: Values): ValidatorOptions | undefined {
   }
 }
 
+/** The guards of the route the flags describe, or `undefined` when they describe none. */
+function toGuards(values: Values): Guard[] | undefined {
+  const guards: Guard[] = []
+  if (values['auth-context'] !== undefined) guards.push(requireAuthContext(values['auth-context']))
+  const acrValues = values['acr-values']?.split(',').map((value) => value.trim())
+  const maxAge = seconds('max-age', values['max-age'])
+  if (acrValues !== undefined || maxAge !== undefined) {
+    guards.push(
+      requireStepUp({
+        ...(acrValues === undefined ? {} : { acrValues }),
+        ...(maxAge === undefined ? {} : { maxAge: Math.floor(maxAge) }),
+      }),
+    )
+  }
+  return guards.length === 0 ? undefined : guards
+}
+
 /** A value from the token, printable whatever it holds (control characters escaped). */
 function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value)
@@ -261,6 +289,23 @@ export function formatInspection(report: TokenInspection): string {
   if (unreadable)
     lines.push(`  (the other ${report.checks.length - 1} checks need a readable token)`)
   lines.push('')
+  const auth = report.authentication
+  // Only for tokens that say something of it, so other reports stay as they were.
+  const said =
+    auth.clientCapabilities.length > 0 ||
+    auth.authContexts.length > 0 ||
+    auth.acr !== undefined ||
+    auth.authTime !== undefined
+  if (said) {
+    lines.push(
+      'Authentication',
+      `  xms_cc     ${show(auth.clientCapabilities)} (${auth.handlesClaimsChallenges ? 'cp1: the client handles claims challenges' : 'no cp1: the client cannot answer a claims challenge'})`,
+      `  acrs       ${show(auth.authContexts)}`,
+      `  acr        ${auth.acr === undefined ? 'none' : show(auth.acr)}`,
+      `  auth_time  ${auth.authTime === undefined ? 'none' : describeTime(auth.authTime, report.now)}`,
+      '',
+    )
+  }
   const { error } = report
   if (report.verdict === 'accepted') lines.push('Verdict: ACCEPTED')
   else if (report.verdict === 'incomplete') {
@@ -271,6 +316,16 @@ export function formatInspection(report: TokenInspection): string {
   } else if (error !== undefined) {
     lines.push(`Verdict: REJECTED (${error.reason}). The API answers ${error.status}`)
     for (const [name, value] of Object.entries(error.headers)) lines.push(`  ${name}: ${value}`)
+  }
+  const { route } = report
+  if (route !== undefined) {
+    lines.push(`Route: ${route.status.toUpperCase()}  ${route.detail}`)
+    if (route.error !== undefined) {
+      lines.push(`  The route answers ${route.error.status}`)
+      for (const [name, value] of Object.entries(route.error.headers)) {
+        lines.push(`  ${name}: ${value}`)
+      }
+    }
   }
   return `${lines.join('\n')}\n`
 }
@@ -296,6 +351,23 @@ function toJson(report: TokenInspection): object {
     decodedLeniently: report.decodedLeniently,
     keyIds: report.keyIds,
     checks: report.checks.map(({ name, status, detail }) => ({ name, status, detail })),
+    authentication: report.authentication,
+    route:
+      report.route === undefined
+        ? null
+        : {
+            status: report.route.status,
+            detail: report.route.detail,
+            response:
+              report.route.error === undefined
+                ? null
+                : {
+                    status: report.route.error.status,
+                    code: report.route.error.code ?? null,
+                    reason: report.route.error.reason,
+                    headers: { ...report.route.error.headers },
+                  },
+          },
   }
 }
 
@@ -357,17 +429,19 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
     const options = toOptions(values)
     const now = seconds('now', values.now)
     const token = await readToken(tokenArgument, io)
-    const report = await inspectToken(
-      token,
-      options,
-      now === undefined ? {} : { now: Math.floor(now) },
-    )
+    const guards = toGuards(values)
+    const report = await inspectToken(token, options, {
+      ...(now === undefined ? {} : { now: Math.floor(now) }),
+      ...(guards === undefined ? {} : { guards }),
+    })
     io.stdout(
       values.json === true
         ? `${JSON.stringify(toJson(report), null, 2)}\n`
         : formatInspection(report),
     )
-    return report.verdict === 'accepted' ? EXIT.accepted : EXIT.rejected
+    return report.verdict === 'accepted' && report.route?.status !== 'fail'
+      ? EXIT.accepted
+      : EXIT.rejected
   } catch (error) {
     // A TypeError comes from the options (createValidator's own checks name the option).
     if (error instanceof UsageError || error instanceof TypeError) {

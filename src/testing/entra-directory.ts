@@ -78,6 +78,11 @@ export interface AppRegistrationOptions {
   applicationPermissions?: readonly ApplicationPermissionGrant[]
   /** Delegated permissions consented for this app for every user (admin consent). */
   delegatedPermissions?: readonly DelegatedPermissionGrant[]
+  /**
+   * Redirect URIs of a web app that signs users in (authorization code flow): https, or http on
+   * a loopback host. Default none.
+   */
+  redirectUris?: readonly string[]
 }
 
 /** An app registration, as `registerApp` returns it. */
@@ -161,6 +166,8 @@ export interface AppRecord {
   readonly certificates: readonly CertificateCredential[]
   readonly applicationPermissions: readonly { resource: string; roles: readonly string[] }[]
   readonly consents: ConsentRecord[]
+  /** Where the authorize endpoint may send a code for this app. */
+  readonly redirectUris: readonly string[]
 }
 
 const DEFAULT_DOMAINS = ['contoso', 'fabrikam', 'northwind', 'woodgrove', 'tailspin']
@@ -179,6 +186,7 @@ const APP_OPTION_NAMES = new Set([
   'accessTokenAcceptedVersion',
   'applicationPermissions',
   'delegatedPermissions',
+  'redirectUris',
 ])
 
 function fail(message: string): never {
@@ -264,6 +272,8 @@ export interface Directory {
   /** The API that an identifier (client id or App ID URI) names in a tenant. */
   resourceIn(identifier: string, tenantId: string): AppRecord | undefined
   user(oid: string): EmulatedUser | undefined
+  /** A user by sign-in name (case-insensitive). */
+  userNamed(username: string): EmulatedUser | undefined
   /** Whether `secret` is the app's client secret (constant time). */
   checkSecret(app: AppRecord, secret: string): boolean
   /** The app roles of `resource` granted to `client`. */
@@ -373,6 +383,18 @@ export function createDirectory(tenantOptions: readonly TenantOptions[] | undefi
         }
       })
     }
+    const redirectUris = options.redirectUris ?? []
+    if (
+      !Array.isArray(redirectUris) ||
+      !redirectUris.every(
+        (uri) =>
+          typeof uri === 'string' &&
+          (/^https:\/\/[^\s]+$/.test(uri) ||
+            /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/[^\s]*$/.test(uri)),
+      )
+    ) {
+      fail('"redirectUris" option must be an array of https URLs (or http on a loopback host)')
+    }
     const registration: AppRegistration = Object.freeze({
       name,
       clientId,
@@ -401,6 +423,7 @@ export function createDirectory(tenantOptions: readonly TenantOptions[] | undefi
       consents: grants('delegatedPermissions', options.delegatedPermissions, 'scopes').map(
         ({ resource, names }) => ({ resource, scopes: new Set(names), user: undefined }),
       ),
+      redirectUris: Object.freeze([...redirectUris]),
     }
     apps.set(clientId, record)
     if (appIdUri !== undefined) identifiers.set(appIdUri.toLowerCase(), clientId)
@@ -483,6 +506,11 @@ export function createDirectory(tenantOptions: readonly TenantOptions[] | undefi
       return record !== undefined && available(record, tenantId) ? record : undefined
     },
     user: (oid) => users.get(oid.toLowerCase()),
+    userNamed(username) {
+      const wanted = username.toLowerCase()
+      for (const user of users.values()) if (user.username.toLowerCase() === wanted) return user
+      return undefined
+    },
     checkSecret(app, secret) {
       return app.secretDigest !== undefined && timingSafeEqual(app.secretDigest, digest(secret))
     },

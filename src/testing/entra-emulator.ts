@@ -39,7 +39,13 @@ import {
   type UserOptions,
 } from './entra-directory.js'
 import { EntraError, entraErrors, formatEntraError } from './entra-errors.js'
-import { type GrantContext, handleTokenRequest } from './entra-grants.js'
+import {
+  type ApiPolicy,
+  type GrantContext,
+  handleAuthorizeRequest,
+  handleTokenRequest,
+  parseClaimsRequest,
+} from './entra-grants.js'
 import { buildAccessTokenClaims, type ClientAuthMethod, type TokenIssuers } from './entra-tokens.js'
 import { createEmulatorNetworkClient, type EmulatorNetworkClient } from './network-client.js'
 import {
@@ -55,6 +61,12 @@ import {
  * `garbage` (200 with a body that is not JSON).
  */
 export type JwksMode = 'ok' | 'down' | 'slow' | 'garbage'
+
+/**
+ * How the token endpoints answer: `ok`, `down` (503 `temporarily_unavailable`) or `throttled`
+ * (429 with `Retry-After`), as Entra ID answers when it fails or throttles a client.
+ */
+export type TokenMode = 'ok' | 'down' | 'throttled'
 
 /** Options of {@link startEntraEmulator}. */
 export interface EntraEmulatorOptions {
@@ -103,6 +115,18 @@ export interface MintOptions {
   claims?: Record<string, unknown>
   /** Protected header members to set over `typ`, `alg`, `kid`, `x5t`; `undefined` removes. */
   header?: Record<string, unknown>
+  /** Client capabilities the client declared, minted as `xms_cc` (`['cp1']`: it handles claims challenges). */
+  clientCapabilities?: readonly string[]
+  /**
+   * A claims request the client came back with (JSON text, as a claims challenge decodes to):
+   * the authentication contexts it asks for are minted in `acrs` and its `xms_cc` values in
+   * `xms_cc`, as Entra ID issues the token once the user has satisfied them.
+   */
+  claimsRequest?: string
+  /** `acr` of a delegated v2 token. Default none (v1 tokens always carry `1`). */
+  acr?: string
+  /** `auth_time`, in epoch seconds. Default none. */
+  authTime?: number
 }
 
 /**
@@ -179,6 +203,18 @@ export interface EntraEmulator {
    * unless `keepPrevious` is false (at most three keys are published). Resolves to the new `kid`.
    */
   rotateKeys(options?: { keepPrevious?: boolean }): Promise<string>
+  /**
+   * A Conditional Access policy on an API: On-Behalf-Of requests for it answer
+   * `interaction_required` (AADSTS50076, suberror `basic_action`) with the claims request
+   * `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}` until the user's incoming token
+   * carries that authentication context in `acrs`; issued tokens then carry it too.
+   * `undefined` removes the policy.
+   */
+  setConditionalAccess(resource: AppReference, authContext: string | undefined): void
+  /** While on, every On-Behalf-Of request for the API answers consent_required (AADSTS65001). */
+  setConsentRequired(resource: AppReference, required: boolean): void
+  /** Switches how the token endpoints answer (every grant). */
+  setTokenMode(mode: TokenMode): void
   /** Switches how the JWKS endpoints answer; `delay` (ms, default 10,000) applies to `slow`. */
   setJwksMode(mode: JwksMode, options?: { delay?: number }): void
   /** The v2 issuer of a tenant's tokens, `{instance}/{tid}/v2.0` (v1: `https://sts.windows.net/{tid}/`). */
@@ -234,6 +270,10 @@ const MINT_OPTION_NAMES = new Set([
   'lifetime',
   'claims',
   'header',
+  'clientCapabilities',
+  'claimsRequest',
+  'acr',
+  'authTime',
 ])
 const MULTI_TENANT = new Set(['common', 'organizations'])
 const CLOUD_INSTANCE_NAME = 'microsoftonline.com'
@@ -350,7 +390,8 @@ function wallClockTimes(): number[] {
  * Endpoints, for `{tenant}` a hosted tenant's id or domain, or `organizations` / `common`:
  * `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/.well-known/openid-configuration`
  * (v1), `/{tenant}/discovery/v2.0/keys` and `/{tenant}/discovery/keys` (keys carry `issuer`),
- * `/{tenant}/oauth2/v2.0/token` (`scope`) and `/{tenant}/oauth2/token` (v1, `resource`), and
+ * `/{tenant}/oauth2/v2.0/token` (`scope`) and `/{tenant}/oauth2/token` (v1, `resource`),
+ * `/{tenant}/oauth2/v2.0/authorize` (a headless sign-in of the `login_hint` user, with PKCE), and
  * `/common/discovery/instance`.
  *
  * @example
@@ -411,6 +452,7 @@ export async function startEntraEmulator(
 
   let keys: SigningKey[] = [firstKey]
   let jwksMode: JwksMode = 'ok'
+  let tokenMode: TokenMode = 'ok'
   let slowDelay = 10_000
   const counts = { discovery: 0, jwks: 0, token: 0 }
   const timers = new Set<NodeJS.Timeout>()
@@ -421,12 +463,27 @@ export async function startEntraEmulator(
     v1: (tid) => `${V1_ISSUER_HOST}/${tid}/`,
     v2: (tid) => `${instance}/${tid}/v2.0`,
   }
+  // Bounded by the apps the test registers: one entry per API at most.
+  const policies = new Map<string, ApiPolicy>()
   const context: GrantContext = {
     directory,
     issuers,
     tokenLifetime,
     currentKey: () => keys[0] as SigningKey,
     publishedKey: (kid) => keys.find((key) => key.kid === kid),
+    policyOf: (clientId) => policies.get(clientId),
+    codes: new Map(),
+  }
+
+  function updatePolicy(resource: AppReference, change: Partial<ApiPolicy>): void {
+    const app = directory.resource(referenceOf(resource, 'resource'))
+    if (app === undefined) fail('"resource" must be an app registered with the emulator')
+    const { clientId } = app.registration
+    const next = { ...policies.get(clientId), ...change }
+    if (next.authContext === undefined) delete next.authContext
+    if (next.consentRequired !== true) delete next.consentRequired
+    if (Object.keys(next).length === 0) policies.delete(clientId)
+    else policies.set(clientId, Object.freeze(next))
   }
 
   function resolveSegment(segment: string): { tenant: EmulatedTenant | undefined; path: string } {
@@ -542,6 +599,18 @@ export async function startEntraEmulator(
   ): Promise<void> {
     counts.token++
     if (req.method !== 'POST') throw entraErrors.postOnly(req.method ?? 'unknown')
+    if (tokenMode !== 'ok') {
+      const error =
+        tokenMode === 'down' ? entraErrors.temporarilyUnavailable() : entraErrors.throttled()
+      sendJson(
+        res,
+        error.status,
+        formatEntraError(error, instance, req.headers['client-request-id']),
+        tokenMode === 'throttled' ? { 'retry-after': '7' } : {},
+      )
+      res.once('finish', () => req.resume())
+      return
+    }
     const declared = Number(req.headers['content-length'] ?? 0)
     const body = declared > maxRequestSize ? undefined : await readBody(req, maxRequestSize)
     if (body === undefined) {
@@ -613,6 +682,12 @@ export async function startEntraEmulator(
       }
       if (segment !== undefined && path === 'oauth2/token') {
         return await answerToken(req, res, origin, segment, 1)
+      }
+      if (segment !== undefined && path === 'oauth2/v2.0/authorize' && req.method === 'GET') {
+        const location = handleAuthorizeRequest(context, segment, url.searchParams)
+        res.writeHead(302, { location, 'cache-control': 'no-store', 'content-length': '0' })
+        res.end()
+        return
       }
       const known =
         segment !== undefined &&
@@ -751,6 +826,15 @@ export async function startEntraEmulator(
       32_503_680_000,
     )
     const lifetime = number('lifetime', mintOptions.lifetime, tokenLifetime, 1, 31_536_000)
+    const capabilities = stringList('clientCapabilities', mintOptions.clientCapabilities) ?? []
+    const requested = parseClaimsRequest(mintOptions.claimsRequest)
+    if (mintOptions.acr !== undefined && typeof mintOptions.acr !== 'string') {
+      fail('"acr" option must be a string')
+    }
+    const authTime =
+      mintOptions.authTime === undefined
+        ? undefined
+        : number('authTime', mintOptions.authTime, 0, 0, 32_503_680_000)
     const resolvedClientId = client?.registration.clientId ?? clientId
     const claims = buildAccessTokenClaims(
       {
@@ -773,6 +857,10 @@ export async function startEntraEmulator(
             }),
         scopes,
         roles,
+        capabilities: [...new Set([...capabilities, ...requested.capabilities])],
+        authContexts: requested.authContexts,
+        acr: mintOptions.acr,
+        authTime,
         issuedAt,
         lifetime,
       },
@@ -832,6 +920,22 @@ export async function startEntraEmulator(
       const key = await createSigningKey()
       keys = rotation.keepPrevious === false ? [key] : [key, ...keys].slice(0, MAX_PUBLISHED_KEYS)
       return key.kid
+    },
+    setTokenMode(mode) {
+      if (mode !== 'ok' && mode !== 'down' && mode !== 'throttled') {
+        fail('token mode must be "ok", "down" or "throttled"')
+      }
+      tokenMode = mode
+    },
+    setConditionalAccess(resource, authContext) {
+      if (authContext !== undefined && (typeof authContext !== 'string' || authContext === '')) {
+        fail('authContext must be a non-empty string such as "c1", or undefined')
+      }
+      updatePolicy(resource, { authContext })
+    },
+    setConsentRequired(resource, required) {
+      if (typeof required !== 'boolean') fail('required must be a boolean')
+      updatePolicy(resource, { consentRequired: required })
     },
     setJwksMode(mode, modeOptions = {}) {
       if (mode !== 'ok' && mode !== 'down' && mode !== 'slow' && mode !== 'garbage') {

@@ -20,6 +20,8 @@ export class EntraError extends Error {
     readonly description: string,
     /** Entra ID's `suberror`, such as `consent_required`. */
     readonly suberror?: string,
+    /** The claims request a client must come back with (JSON text), for `interaction_required`. */
+    readonly claims?: string,
   ) {
     super(`AADSTS${code}: ${description}`)
   }
@@ -35,6 +37,8 @@ export interface EntraErrorBody {
   correlation_id: string
   error_uri: string
   suberror?: string
+  /** The claims request to satisfy (JSON text), with `interaction_required`. */
+  claims?: string
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -66,6 +70,7 @@ export function formatEntraError(
     correlation_id: correlation,
     error_uri: `${instance}/error?code=${error.code}`,
     ...(error.suberror === undefined ? {} : { suberror: error.suberror }),
+    ...(error.claims === undefined ? {} : { claims: error.claims }),
   }
 }
 
@@ -195,6 +200,74 @@ export const entraErrors = {
       65001,
       `The user or administrator has not consented to use the application with ID '${clientId}' named '${clientName}'. Send an interactive authorization request for this user and resource.`,
       'consent_required',
+    ),
+  redirectMismatch: (uri: string, clientId: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50011,
+      `The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+    ),
+  unsupportedResponseType: (type: string) =>
+    new EntraError(
+      400,
+      'unsupported_response_type',
+      700054,
+      `response_type '${type}' is not enabled for the application; the emulator issues codes only.`,
+    ),
+  userNotFound: (hint: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50034,
+      `The user account ${hint} does not exist in the directory. (The emulator signs in the user named by login_hint.)`,
+    ),
+  invalidRequest: (reason: string) => new EntraError(400, 'invalid_request', 90014, reason),
+  invalidCode: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired, was already redeemed or was issued to another client.',
+    ),
+  pkceMismatch: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      501481,
+      'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+    ),
+  temporarilyUnavailable: () =>
+    new EntraError(
+      503,
+      'temporarily_unavailable',
+      90033,
+      'A transient error has occurred. Please try again.',
+    ),
+  throttled: () =>
+    new EntraError(
+      429,
+      'temporarily_unavailable',
+      90055,
+      'The request is throttled: too many requests. Retry after the time given in Retry-After.',
+    ),
+  // A Conditional Access policy (MFA, an authentication context) the user has not satisfied yet.
+  mfaRequired: (resource: string, claims: string) =>
+    new EntraError(
+      400,
+      'interaction_required',
+      50076,
+      `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resource}'.`,
+      'basic_action',
+      claims,
+    ),
+  // The emulator's choice of code: Entra ID documents none for a claims parameter it cannot read.
+  invalidClaims: () =>
+    new EntraError(
+      400,
+      'invalid_request',
+      90100,
+      'The claims parameter is not a valid JSON claims request.',
     ),
   malformedAssertion: () =>
     new EntraError(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.'),

@@ -4,6 +4,7 @@
  * client credentials grant (RFC 6749 §4.4) or the On-Behalf-Of grant (RFC 7523 §2.1 with
  * `requested_token_use=on_behalf_of`), each failure an {@link EntraError} with its AADSTS code.
  */
+import { createHash, randomBytes } from 'node:crypto'
 import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose'
 import { isGuid } from '../azure.js'
 import type {
@@ -22,6 +23,11 @@ import {
 import { type SigningKey, signToken } from './signing-keys.js'
 
 const CLIENT_CREDENTIALS = 'client_credentials'
+const AUTHORIZATION_CODE = 'authorization_code'
+/** How long an authorization code can be redeemed, in ms (Entra ID: about 10 minutes). */
+const CODE_LIFETIME = 600_000
+/** Codes held at once; the oldest go first. */
+const MAX_CODES = 1_000
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email'])
@@ -39,6 +45,85 @@ export interface GrantContext {
   readonly tokenLifetime: number
   currentKey(): SigningKey
   publishedKey(kid: string): SigningKey | undefined
+  /** The Conditional Access and consent switches of an API (by client id), if any. */
+  policyOf(resourceClientId: string): ApiPolicy | undefined
+  /** Authorization codes issued by the authorize endpoint and not redeemed yet. */
+  readonly codes: Map<string, AuthorizationCodeGrant>
+}
+
+/** What an authorization code stands for: a user's sign-in at the authorize endpoint. */
+export interface AuthorizationCodeGrant {
+  readonly clientId: string
+  readonly tenantId: string
+  readonly redirectUri: string
+  readonly userOid: string
+  readonly scope: string
+  readonly codeChallenge: string | undefined
+  readonly nonce: string | undefined
+  /** Capabilities and authentication contexts asked for in the authorize request's `claims`. */
+  readonly claims: ClaimsRequest
+  /** Epoch ms after which the code is refused. */
+  readonly expires: number
+}
+
+/** Switches that change how the token endpoint answers for one API. */
+export interface ApiPolicy {
+  /** A Conditional Access policy that needs this authentication context (`c1`...) for the API. */
+  readonly authContext?: string
+  /** Every On-Behalf-Of request for the API answers consent_required (AADSTS65001). */
+  readonly consentRequired?: boolean
+}
+
+/** What a token request's `claims` parameter asks for (OIDC Core §5.5, Entra ID's use of it). */
+export interface ClaimsRequest {
+  /** `access_token.xms_cc.values`: the client's capabilities (MSAL's `clientCapabilities`). */
+  readonly capabilities: readonly string[]
+  /** `access_token.acrs.value` or `.values`: authentication contexts asked for. */
+  readonly authContexts: readonly string[]
+}
+
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value]
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string')
+  return []
+}
+
+/**
+ * Reads a claims request (JSON text): the client capabilities and authentication contexts it
+ * asks for in the access token. Anything that is not a JSON object is `invalid_request`.
+ */
+export function parseClaimsRequest(text: string | null | undefined): ClaimsRequest {
+  if (text === null || text === undefined || text === '') {
+    return { capabilities: [], authContexts: [] }
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw entraErrors.invalidClaims()
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw entraErrors.invalidClaims()
+  }
+  const accessToken = (parsed as { access_token?: unknown }).access_token
+  const member = (name: string): { value?: unknown; values?: unknown } => {
+    const entry =
+      typeof accessToken === 'object' && accessToken !== null
+        ? (accessToken as Record<string, unknown>)[name]
+        : undefined
+    return typeof entry === 'object' && entry !== null ? (entry as { value?: unknown }) : {}
+  }
+  const xmsCc = member('xms_cc')
+  const acrs = member('acrs')
+  return {
+    capabilities: [...new Set([...strings(xmsCc.value), ...strings(xmsCc.values)])],
+    authContexts: [...new Set([...strings(acrs.value), ...strings(acrs.values)])],
+  }
+}
+
+/** The claims request that asks for an authentication context, as Entra ID sends it back. */
+function authContextRequest(id: string): string {
+  return JSON.stringify({ access_token: { acrs: { essential: true, value: id } } })
 }
 
 /** A parsed token request. */
@@ -348,6 +433,7 @@ function clientCredentials(
       tenant.id,
     ),
     roles,
+    capabilities: parseClaimsRequest(request.params.get('claims')).capabilities,
     issuedAt: Math.floor(Date.now() / 1000),
     lifetime: context.tokenLifetime,
   })
@@ -393,10 +479,30 @@ function onBehalfOf(
       throw entraErrors.invalidScope(`${scopeRequest.resource}/${value}`)
     }
   }
+  const claimsRequest = parseClaimsRequest(request.params.get('claims'))
+  const policy = context.policyOf(resource.registration.clientId)
   const consented = context.directory.consentedScopes(client, resource, oid)
   const granted = wantsAll ? [...consented] : [...new Set(scopeRequest.values)]
-  if (granted.length === 0 || granted.some((scope) => !consented.has(scope))) {
+  if (
+    policy?.consentRequired === true ||
+    granted.length === 0 ||
+    granted.some((scope) => !consented.has(scope))
+  ) {
     throw entraErrors.consentRequired(clientId, client.registration.name)
+  }
+  // Conditional Access: an authentication context the policy or the client asks for must have
+  // been satisfied by the user, which the incoming token's `acrs` shows; a claims request alone
+  // cannot satisfy it (the user has to sign in again, interactively, at the client).
+  const needed = [
+    ...new Set([
+      ...(policy?.authContext === undefined ? [] : [policy.authContext]),
+      ...claimsRequest.authContexts,
+    ]),
+  ]
+  const satisfied = strings((assertion as { acrs?: unknown }).acrs)
+  const missing = needed.find((id) => !satisfied.includes(id))
+  if (missing !== undefined) {
+    throw entraErrors.mfaRequired(scopeRequest.resource, authContextRequest(missing))
   }
   const known = context.directory.user(oid)
   const claim = (name: string) => {
@@ -420,6 +526,8 @@ function onBehalfOf(
       familyName: known?.familyName ?? claim('family_name') ?? '',
     },
     scopes: granted,
+    capabilities: claimsRequest.capabilities,
+    authContexts: needed,
     issuedAt: Math.floor(Date.now() / 1000),
     lifetime: context.tokenLifetime,
   })
@@ -445,7 +553,11 @@ export async function handleTokenRequest(
   const { directory } = context
   const { params } = request
   const grantType = required(params, 'grant_type')
-  if (grantType !== CLIENT_CREDENTIALS && grantType !== JWT_BEARER) {
+  if (
+    grantType !== CLIENT_CREDENTIALS &&
+    grantType !== JWT_BEARER &&
+    grantType !== AUTHORIZATION_CODE
+  ) {
     throw entraErrors.unsupportedGrantType(grantType)
   }
   const bodyClientId = params.get('client_id')
@@ -482,6 +594,9 @@ export async function handleTokenRequest(
   if (grantType === CLIENT_CREDENTIALS) {
     return clientCredentials(context, request, client, clientAuth, fixed as EmulatedTenant)
   }
+  if (grantType === AUTHORIZATION_CODE) {
+    return redeemCode(context, request, client, clientAuth)
+  }
   const use = required(params, 'requested_token_use')
   if (use !== 'on_behalf_of') throw entraErrors.unsupportedGrantType(`${grantType} (${use})`)
   const assertion = await verifyUserAssertion(context, required(params, 'assertion'))
@@ -494,4 +609,147 @@ export async function handleTokenRequest(
     throw entraErrors.clientNotFound(clientId, tenant.id)
   }
   return onBehalfOf(context, request, client, clientAuth, tenant, assertion)
+}
+
+/**
+ * The authorize endpoint (authorization code flow, RFC 6749 §4.1, PKCE RFC 7636), headless: the
+ * user named by `login_hint` signs in at once, satisfying whatever the `claims` parameter asks
+ * for (an authentication context stands for the MFA a real sign-in would prompt for). Returns
+ * the redirect URL with the code, or throws an {@link EntraError} (shown, not redirected, for a
+ * client or redirect URI that cannot be trusted, as Entra ID does).
+ */
+export function handleAuthorizeRequest(
+  context: GrantContext,
+  tenantSegment: string,
+  params: URLSearchParams,
+): string {
+  const { directory } = context
+  const clientId = required(params, 'client_id')
+  const tenant = directory.findTenant(tenantSegment)
+  if (tenant === undefined) throw entraErrors.tenantNotFound(tenantSegment)
+  const client = isGuid(clientId) ? directory.appIn(clientId, tenant.id) : undefined
+  if (client === undefined) throw entraErrors.clientNotFound(clientId, tenant.id)
+  const redirectUri = required(params, 'redirect_uri')
+  if (!client.redirectUris.includes(redirectUri)) {
+    throw entraErrors.redirectMismatch(redirectUri, clientId)
+  }
+  if (params.get('response_type') !== 'code') {
+    throw entraErrors.unsupportedResponseType(params.get('response_type') ?? '')
+  }
+  const hint = required(params, 'login_hint')
+  const user = directory.userNamed(hint)
+  if (user === undefined || user.tenantId !== tenant.id) throw entraErrors.userNotFound(hint)
+  const scope = required(params, 'scope')
+  parseScopes(scope)
+  const method = params.get('code_challenge_method')
+  const challenge = params.get('code_challenge') ?? undefined
+  if (challenge !== undefined && method !== 'S256') {
+    throw entraErrors.invalidRequest('code_challenge_method must be S256.')
+  }
+  const code = randomBytes(32).toString('base64url')
+  const now = Date.now()
+  for (const [key, grant] of context.codes) if (grant.expires < now) context.codes.delete(key)
+  while (context.codes.size >= MAX_CODES) {
+    context.codes.delete(context.codes.keys().next().value as string)
+  }
+  context.codes.set(code, {
+    clientId: client.registration.clientId,
+    tenantId: tenant.id,
+    redirectUri,
+    userOid: user.oid,
+    scope,
+    codeChallenge: challenge,
+    nonce: params.get('nonce') ?? undefined,
+    claims: parseClaimsRequest(params.get('claims')),
+    expires: now + CODE_LIFETIME,
+  })
+  const target = new URL(redirectUri)
+  target.searchParams.set('code', code)
+  const state = params.get('state')
+  if (state !== null) target.searchParams.set('state', state)
+  return target.href
+}
+
+/** Redeems an authorization code: the user's access token, ID token and client info. */
+function redeemCode(
+  context: GrantContext,
+  request: TokenRequest,
+  client: AppRecord,
+  clientAuth: ClientAuthMethod,
+): Record<string, unknown> {
+  const { params } = request
+  const code = required(params, 'code')
+  const grant = context.codes.get(code)
+  context.codes.delete(code)
+  const { clientId } = client.registration
+  if (grant === undefined || grant.expires < Date.now() || grant.clientId !== clientId) {
+    throw entraErrors.invalidCode()
+  }
+  if (params.get('redirect_uri') !== grant.redirectUri) {
+    throw entraErrors.redirectMismatch(params.get('redirect_uri') ?? '', clientId)
+  }
+  if (grant.codeChallenge !== undefined) {
+    const verifier = required(params, 'code_verifier')
+    const computed = createHash('sha256').update(verifier).digest('base64url')
+    if (computed !== grant.codeChallenge) throw entraErrors.pkceMismatch()
+  }
+  const user = context.directory.user(grant.userOid) as NonNullable<ReturnType<Directory['user']>>
+  const scopeRequest = parseScopes(params.get('scope') ?? grant.scope)
+  const resource = context.directory.resourceIn(scopeRequest.resource, grant.tenantId)
+  if (resource === undefined) {
+    throw entraErrors.resourceNotFound(scopeRequest.resource, grant.tenantId)
+  }
+  const consented = context.directory.consentedScopes(client, resource, user.oid)
+  const wantsAll = scopeRequest.values.includes('.default')
+  const granted = wantsAll ? [...consented] : [...new Set(scopeRequest.values)]
+  if (granted.length === 0 || granted.some((scope) => !consented.has(scope))) {
+    throw entraErrors.consentRequired(clientId, client.registration.name)
+  }
+  const requested = parseClaimsRequest(params.get('claims'))
+  const now = Math.floor(Date.now() / 1000)
+  const { token, claims } = issue(context, {
+    version: resource.registration.accessTokenAcceptedVersion,
+    tenantId: grant.tenantId,
+    audience: audienceOf(resource, scopeRequest.resource),
+    clientId,
+    clientAuth,
+    user: {
+      oid: user.oid,
+      sub: context.directory.pairwiseSubject(user.oid, clientId),
+      name: user.name,
+      username: user.username,
+      givenName: user.givenName,
+      familyName: user.familyName,
+    },
+    scopes: granted,
+    capabilities: [...new Set([...grant.claims.capabilities, ...requested.capabilities])],
+    authContexts: grant.claims.authContexts,
+    issuedAt: now,
+    lifetime: context.tokenLifetime,
+  })
+  const idToken = signToken(context.currentKey(), {
+    aud: clientId,
+    iss: context.issuers.v2(grant.tenantId),
+    iat: now,
+    nbf: now,
+    exp: now + context.tokenLifetime,
+    name: user.name,
+    ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }),
+    oid: user.oid,
+    preferred_username: user.username,
+    sub: context.directory.pairwiseSubject(user.oid, clientId),
+    tid: grant.tenantId,
+    ver: '2.0',
+  })
+  return tokenResponse(request.version, token, claims, scopeRequest.resource, {
+    scope: [
+      ...granted.map((scope) => `${scopeRequest.resource}/${scope}`),
+      'openid',
+      'profile',
+    ].join(' '),
+    id_token: idToken,
+    client_info: Buffer.from(JSON.stringify({ uid: user.oid, utid: grant.tenantId })).toString(
+      'base64url',
+    ),
+  })
 }

@@ -31,6 +31,14 @@ export interface AccessTokenContent {
   readonly servicePrincipalId?: string
   readonly scopes?: readonly string[]
   readonly roles?: readonly string[]
+  /** Client capabilities the client declared (`xms_cc`), such as `cp1`. */
+  readonly capabilities?: readonly string[]
+  /** Conditional Access authentication contexts satisfied (`acrs`), such as `c1`. */
+  readonly authContexts?: readonly string[]
+  /** `acr` of a v2 token (v1 tokens always say `1`). */
+  readonly acr?: string
+  /** `auth_time`, epoch seconds. */
+  readonly authTime?: number
   /** Epoch seconds. */
   readonly issuedAt: number
   /** Seconds. */
@@ -72,8 +80,16 @@ export function buildAccessTokenClaims(
     aud: content.audience,
     iss,
     ...times,
+    ...(content.authTime === undefined ? {} : { auth_time: content.authTime }),
+    ...(content.authContexts === undefined || content.authContexts.length === 0
+      ? {}
+      : { acrs: [...content.authContexts] }),
     aio: opaque(42),
   }
+  const capabilities =
+    content.capabilities === undefined || content.capabilities.length === 0
+      ? {}
+      : { xms_cc: [...content.capabilities] }
   const tail = {
     oid,
     rh: `0.A${opaque(39)}.`,
@@ -83,12 +99,14 @@ export function buildAccessTokenClaims(
     tid: tenantId,
     uti: opaque(16),
     ver: `${version}.0`,
+    ...capabilities,
   }
   if (version === 2) {
     return {
       ...common,
       azp: content.clientId,
       azpacr: content.clientAuth,
+      ...(user === undefined || content.acr === undefined ? {} : { acr: content.acr }),
       ...(user === undefined
         ? { idtyp: 'app' }
         : { name: user.name, preferred_username: user.username }),

@@ -34,6 +34,7 @@ export {
   type MintOptions,
   type MsalPythonOptions,
   startEntraEmulator,
+  type TokenMode,
 } from './entra-emulator.js'
 export type { EntraErrorBody } from './entra-errors.js'
 export {

@@ -30,10 +30,12 @@ import {
   BearerGuardModule,
   RequireAnyRole,
   RequireAnyScope,
+  RequireAuthContext,
   RequireClaims,
   RequireRoles,
   RequireScopes,
   RequireScopesOrRoles,
+  RequireStepUp,
 } from '../../adapters/nestjs.js'
 import {
   type AuthInfo,
@@ -62,6 +64,8 @@ const NEST: GuardFactories<Decorator> = {
   requireScopes: RequireScopes,
   requireRoles: RequireRoles,
   requireScopesOrRoles: RequireScopesOrRoles,
+  requireAuthContext: RequireAuthContext,
+  requireStepUp: RequireStepUp,
 }
 
 /** Collects what Nest logs at error and warn level: a rejection must log nothing. */
@@ -120,7 +124,16 @@ beforeAll(async () => {
   vi.useFakeTimers({ toFake: ['Date'] })
   vi.setSystemTime(NOW * 1000)
   env = await startCaseEnv()
-  const main = ['/me', '/files', '/files/delete', '/admin', '/data', '/guard-only'] as const
+  const main = [
+    '/me',
+    '/files',
+    '/files/delete',
+    '/admin',
+    '/data',
+    '/guard-only',
+    '/auth-context',
+    '/step-up',
+  ] as const
   await Promise.all([
     start('main', BearerGuardModule.forRoot(env.validators.main), routes([...main])),
     start(

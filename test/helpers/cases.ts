@@ -16,6 +16,8 @@ export interface GuardFactories<M> {
   requireScopes(...names: string[]): M
   requireRoles(...names: string[]): M
   requireScopesOrRoles(scopes: string | string[], roles?: string | string[]): M
+  requireAuthContext(id: string): M
+  requireStepUp(options: { acrValues?: string | string[]; maxAge?: number }): M
 }
 
 /** How one route of the test app is protected. */
@@ -41,6 +43,8 @@ export type RoutePath =
   | '/guard-only'
   | '/optional'
   | '/cold'
+  | '/auth-context'
+  | '/step-up'
 
 export const ROUTES: Readonly<Record<RoutePath, RouteSpec>> = {
   '/me': { validator: 'main' },
@@ -54,6 +58,11 @@ export const ROUTES: Readonly<Record<RoutePath, RouteSpec>> = {
   '/guard-only': { guard: (a) => a.requireScopes('Files.Read') },
   '/optional': { validator: 'main', optional: true },
   '/cold': { validator: 'cold' },
+  '/auth-context': { validator: 'main', guard: (a) => a.requireAuthContext('c1') },
+  '/step-up': {
+    validator: 'main',
+    guard: (a) => a.requireStepUp({ acrValues: ['urn:example:mfa'], maxAge: 300 }),
+  },
 }
 
 /** The validators and JWKS servers behind `ROUTES`. */
@@ -123,6 +132,11 @@ const insufficientScope = (description: string, scope?: string) =>
   `Bearer realm="api", error="insufficient_scope", error_description="${description}"${
     scope === undefined ? '' : `, scope="${scope}"`
   }`
+
+// base64 of {"access_token":{"acrs":{"essential":true,"value":"c1"}}}, as Microsoft's samples have it.
+const C1_CLAIMS = 'eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19'
+const insufficientUserAuthentication = (description: string) =>
+  `Bearer realm="api", error="insufficient_user_authentication", error_description="${description}", acr_values="urn:example:mfa", max_age="300"`
 
 const USER = { subject: 'user-123' }
 const ANONYMOUS = { subject: null }
@@ -398,6 +412,82 @@ export const CASES: readonly AdapterCase[] = [
     headers: bearer,
     status: 401,
     wwwAuthenticate: REALM_ONLY,
+  },
+  {
+    name: 'answers 401 insufficient_claims asking for the authentication context when the client declares cp1',
+    path: '/auth-context',
+    token: () => mintToken({ claims: { xms_cc: ['cp1'] } }),
+    headers: bearer,
+    status: 401,
+    wwwAuthenticate: `Bearer realm="api", error="insufficient_claims", claims="${C1_CLAIMS}"`,
+  },
+  {
+    name: 'reads xms_cc as a string and compares cp1 case-insensitively',
+    path: '/auth-context',
+    token: () => mintToken({ claims: { xms_cc: 'CP1', acrs: ['c2'] } }),
+    headers: bearer,
+    status: 401,
+    wwwAuthenticate: `Bearer realm="api", error="insufficient_claims", claims="${C1_CLAIMS}"`,
+  },
+  {
+    name: 'answers 403 when the authentication context is missing and the client cannot handle claims challenges',
+    path: '/auth-context',
+    headers: bearer,
+    status: 403,
+    wwwAuthenticate: insufficientScope(
+      'this resource requires the authentication context c1, and the client cannot handle claims challenges (no cp1 in xms_cc)',
+    ),
+  },
+  {
+    name: 'lets a token whose acrs holds the authentication context through',
+    path: '/auth-context',
+    token: () => mintToken({ claims: { xms_cc: ['cp1'], acrs: ['c1', 'c3'] } }),
+    headers: bearer,
+    status: 200,
+    wwwAuthenticate: undefined,
+    body: USER,
+  },
+  {
+    name: 'answers an expired token on an authentication-context route with invalid_token, not a claims challenge',
+    path: '/auth-context',
+    token: () =>
+      mintToken({ claims: { exp: NOW - 3600, iat: NOW - 7200, nbf: NOW - 7200, xms_cc: ['cp1'] } }),
+    headers: bearer,
+    status: 401,
+    wwwAuthenticate: invalidToken('the token expired 60 min ago'),
+  },
+  {
+    name: 'lets a recent authentication at the required acr through the step-up guard',
+    path: '/step-up',
+    token: () => mintToken({ claims: { acr: 'urn:example:mfa', auth_time: NOW - 60 } }),
+    headers: bearer,
+    status: 200,
+    wwwAuthenticate: undefined,
+    body: USER,
+  },
+  {
+    name: 'answers 401 insufficient_user_authentication with acr_values and max_age for another acr',
+    path: '/step-up',
+    token: () => mintToken({ claims: { acr: 'urn:example:pwd', auth_time: NOW - 60 } }),
+    headers: bearer,
+    status: 401,
+    wwwAuthenticate: insufficientUserAuthentication('a different authentication level is required'),
+  },
+  {
+    name: 'answers 401 insufficient_user_authentication for an authentication older than max_age',
+    path: '/step-up',
+    token: () => mintToken({ claims: { acr: 'urn:example:mfa', auth_time: NOW - 301 } }),
+    headers: bearer,
+    status: 401,
+    wwwAuthenticate: insufficientUserAuthentication('a more recent authentication is required'),
+  },
+  {
+    name: 'answers 401 insufficient_user_authentication for a token without auth_time under max_age',
+    path: '/step-up',
+    token: () => mintToken({ claims: { acr: 'urn:example:mfa' } }),
+    headers: bearer,
+    status: 401,
+    wwwAuthenticate: insufficientUserAuthentication('a more recent authentication is required'),
   },
   {
     name: 'answers 503 with Retry-After and no challenge when the keys cannot be had',

@@ -9,6 +9,7 @@ import {
   type AuthenticationResult,
   ConfidentialClientApplication,
   type Configuration,
+  CryptoProvider,
   InteractionRequiredAuthError,
   ServerError,
 } from '@azure/msal-node'
@@ -275,5 +276,208 @@ describe('MSAL never leaves the emulator', () => {
       app.acquireTokenByClientCredential({ scopes: ['api://data/.default'] }),
     ).rejects.toThrow()
     expect(emulator.requestCounts.token).toBe(before)
+  })
+})
+
+describe('client capabilities, claims requests and Conditional Access', () => {
+  const capableWebApp = () =>
+    new ConfidentialClientApplication({
+      auth: {
+        ...emulator.msalAuthority(),
+        clientId: webApi.clientId,
+        clientCertificate: {
+          thumbprintSha256: webCert.thumbprintSha256,
+          privateKey: webCert.privateKey,
+        },
+        clientCapabilities: ['cp1'],
+      },
+      system: { networkClient: emulator.networkClient },
+    })
+
+  it('mints xms_cc for the capabilities MSAL declares, in On-Behalf-Of and client credentials tokens', async () => {
+    const userToken = emulator.mint({ resource: webApi, scopes: ['Web.Access'] })
+    const obo = await capableWebApp().acquireTokenOnBehalfOf({
+      oboAssertion: userToken,
+      scopes: ['api://data/Data.Read'],
+    })
+    expect((await validator.verify(tokenOf(obo))).claims.xms_cc).toEqual(['cp1'])
+    const daemonApp = new ConfidentialClientApplication({
+      auth: {
+        ...emulator.msalAuthority(),
+        clientId: daemon.clientId,
+        clientSecret: daemon.secret as string,
+        clientCapabilities: ['CP1'],
+      },
+      system: { networkClient: emulator.networkClient },
+    })
+    const appOnly = await daemonApp.acquireTokenByClientCredential({
+      scopes: ['api://data/.default'],
+    })
+    expect((await validator.verify(tokenOf(appOnly))).claims.xms_cc).toEqual(['CP1'])
+  })
+
+  it('mints acrs, xms_cc, acr and auth_time for a client that comes back with a claims request', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const token = emulator.mint({
+      resource: dataApi,
+      scopes: ['Data.Read'],
+      clientCapabilities: ['cp1'],
+      claimsRequest: '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}',
+      acr: 'urn:example:mfa',
+      authTime: now - 5,
+    })
+    const { claims } = await validator.verify(token)
+    expect(claims).toMatchObject({
+      xms_cc: ['cp1'],
+      acrs: ['c1'],
+      acr: 'urn:example:mfa',
+      auth_time: now - 5,
+    })
+    expect(() => emulator.mint({ resource: dataApi, claimsRequest: 'not json' })).toThrow()
+  })
+
+  it('answers interaction_required (AADSTS50076) with claims under Conditional Access, until the user token carries the context', async () => {
+    emulator.setConditionalAccess(dataApi, 'c1')
+    try {
+      const userToken = emulator.mint({
+        resource: webApi,
+        scopes: ['Web.Access'],
+        clientCapabilities: ['cp1'],
+      })
+      const error = await capableWebApp()
+        .acquireTokenOnBehalfOf({ oboAssertion: userToken, scopes: ['api://data/Data.Read'] })
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InteractionRequiredAuthError)
+      const claims = (error as InteractionRequiredAuthError).claims
+      expect(error).toMatchObject({
+        errorCode: 'interaction_required',
+        subError: 'basic_action',
+        errorNo: 50076,
+      })
+      expect(claims).toBe('{"access_token":{"acrs":{"essential":true,"value":"c1"}}}')
+      const stepped = emulator.mint({
+        resource: webApi,
+        scopes: ['Web.Access'],
+        clientCapabilities: ['cp1'],
+        claimsRequest: claims,
+      })
+      const result = await capableWebApp().acquireTokenOnBehalfOf({
+        oboAssertion: stepped,
+        scopes: ['api://data/Data.Read'],
+      })
+      expect((await validator.verify(tokenOf(result))).claims).toMatchObject({
+        acrs: ['c1'],
+        xms_cc: ['cp1'],
+      })
+    } finally {
+      emulator.setConditionalAccess(dataApi, undefined)
+    }
+  })
+
+  it('answers consent_required (AADSTS65001) while the consent switch is on', async () => {
+    emulator.setConsentRequired(dataApi, true)
+    try {
+      const userToken = emulator.mint({ resource: webApi, scopes: ['Web.Access'] })
+      const error = await capableWebApp()
+        .acquireTokenOnBehalfOf({ oboAssertion: userToken, scopes: ['api://data/Data.Read'] })
+        .catch((e: unknown) => e)
+      expect(error).toMatchObject({ subError: 'consent_required', errorNo: 65001 })
+    } finally {
+      emulator.setConsentRequired(dataApi, false)
+    }
+  })
+})
+
+describe('acquireTokenByCode (authorization code with PKCE, headless sign-in)', () => {
+  const REDIRECT = 'http://localhost:3000/signed-in'
+  let client: AppRegistration
+  const app = () =>
+    new ConfidentialClientApplication({
+      auth: {
+        ...emulator.msalAuthority(),
+        clientId: client.clientId,
+        clientSecret: client.secret as string,
+        clientCapabilities: ['cp1'],
+      },
+      system: { networkClient: emulator.networkClient },
+    })
+
+  /** Follows the authorize URL as a browser would (over HTTP), and returns the code. */
+  async function authorize(url: string): Promise<Response> {
+    return fetch(url.replace(emulator.instance, emulator.httpOrigin as string), {
+      redirect: 'manual',
+    })
+  }
+
+  beforeAll(() => {
+    client = emulator.registerApp({
+      name: 'Web app',
+      secret: true,
+      redirectUris: [REDIRECT],
+      delegatedPermissions: [{ resource: dataApi, scopes: ['Data.Read'] }],
+    })
+  })
+
+  it('signs the login_hint user in, with the claims asked for; a code is redeemed once, with its verifier', async () => {
+    const pkce = await new CryptoProvider().generatePkceCodes()
+    const claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
+    const url = await app().getAuthCodeUrl({
+      scopes: ['api://data/Data.Read'],
+      redirectUri: REDIRECT,
+      loginHint: emulator.defaultUser.username,
+      codeChallenge: pkce.challenge,
+      codeChallengeMethod: 'S256',
+      claims,
+    })
+    const browser = await authorize(url)
+    expect(browser.status).toBe(302)
+    const code = new URL(browser.headers.get('location') as string).searchParams.get('code')
+    const request = {
+      code: code as string,
+      scopes: ['api://data/Data.Read'],
+      redirectUri: REDIRECT,
+    }
+    const wrongVerifier = await failure(() =>
+      app().acquireTokenByCode({ ...request, codeVerifier: 'x'.repeat(43) }),
+    )
+    expect(wrongVerifier).toMatchObject({ errorCode: 'invalid_grant', errorNo: 501481 })
+    const again = await app().getAuthCodeUrl({
+      scopes: ['api://data/Data.Read'],
+      redirectUri: REDIRECT,
+      loginHint: emulator.defaultUser.username,
+      codeChallenge: pkce.challenge,
+      codeChallengeMethod: 'S256',
+      claims,
+    })
+    const second = new URL(
+      (await authorize(again)).headers.get('location') as string,
+    ).searchParams.get('code') as string
+    const result = await app().acquireTokenByCode({
+      ...request,
+      code: second,
+      codeVerifier: pkce.verifier,
+    })
+    expect(result.account?.username).toBe(emulator.defaultUser.username)
+    const auth = await validator.verify(tokenOf(result))
+    expect(auth.claims).toMatchObject({
+      acrs: ['c1'],
+      xms_cc: ['cp1'],
+      oid: emulator.defaultUser.oid,
+    })
+    const reused = await failure(() =>
+      app().acquireTokenByCode({ ...request, code: second, codeVerifier: pkce.verifier }),
+    )
+    expect(reused).toMatchObject({ errorCode: 'invalid_grant', errorNo: 70008 })
+  })
+
+  it('refuses a redirect URI the app did not register (AADSTS50011)', async () => {
+    const url = await app().getAuthCodeUrl({
+      scopes: ['api://data/Data.Read'],
+      redirectUri: 'http://localhost:3000/elsewhere',
+      loginHint: emulator.defaultUser.username,
+    })
+    const browser = await authorize(url)
+    expect(browser.status).toBe(400)
+    expect(((await browser.json()) as { error_codes: number[] }).error_codes).toEqual([50011])
   })
 })

@@ -44,6 +44,7 @@ async function run({
   fetchEntry,
   hono,
   nestjs,
+  msal,
   Fastify,
   Hono,
   testing,
@@ -59,6 +60,7 @@ async function run({
     'bearer-guard/hono': Object.keys(hono).sort(),
     'bearer-guard/nestjs': Object.keys(nestjs).sort(),
     'bearer-guard/testing': Object.keys(testing).sort(),
+    'bearer-guard/msal': Object.keys(msal).sort(),
   }
   const checks = {}
 

@@ -10,6 +10,7 @@ const fastify = require('bearer-guard/fastify')
 const fetchEntry = require('bearer-guard/fetch')
 const hono = require('bearer-guard/hono')
 const nestjs = require('bearer-guard/nestjs')
+const msal = require('bearer-guard/msal')
 const Fastify = require('fastify')
 const { Hono } = require('hono')
 const testing = require('bearer-guard/testing')
@@ -26,6 +27,7 @@ checks
     fetchEntry,
     hono,
     nestjs,
+    msal,
     Fastify,
     Hono,
     testing,

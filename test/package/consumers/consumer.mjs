@@ -6,6 +6,7 @@ import * as fastify from 'bearer-guard/fastify'
 import * as fetchEntry from 'bearer-guard/fetch'
 import * as hono from 'bearer-guard/hono'
 import * as koa from 'bearer-guard/koa'
+import * as msal from 'bearer-guard/msal'
 import * as nestjs from 'bearer-guard/nestjs'
 import * as testing from 'bearer-guard/testing'
 import Fastify from 'fastify'
@@ -22,6 +23,7 @@ const result = await checks.run({
   fetchEntry,
   hono,
   nestjs,
+  msal,
   Fastify,
   Hono,
   testing,
