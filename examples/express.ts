@@ -12,7 +12,7 @@
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 // In an application: import { authenticate, requireScopes } from 'bearer-guard/express'
-import { authenticate, requireScopes } from '../adapters/express.js'
+import { authenticate, errorHandler, requireScopes } from '../adapters/express.js'
 
 const { ISSUER, AUDIENCE, JWKS_URI, PORT = '3000', HOST = '127.0.0.1' } = process.env
 if (!ISSUER || !AUDIENCE || !JWKS_URI) {
@@ -30,6 +30,9 @@ app.get('/me', (req, res) => {
 app.get('/files', requireScopes('Files.Read'), (_req, res) => {
   res.json({ files: ['q3-report.xlsx'] })
 })
+
+// Rejections answered with their status, headers and a small JSON body; nothing logged.
+app.use(errorHandler())
 
 const server = app.listen(Number(PORT), HOST, () => {
   const { address, port } = server.address() as AddressInfo

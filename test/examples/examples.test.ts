@@ -111,3 +111,36 @@ it('refuses to start without its configuration', async () => {
     /exited with 1: Set ISSUER, AUDIENCE and JWKS_URI/,
   )
 })
+
+describe('every example against the Entra ID emulator, in one line (issue #13, point 9)', () => {
+  // examples/with-emulator.ts starts the emulator and the example, calls it with real tokens
+  // (user with and without the scope, daemon, none, forged) and exits 0 when every answer is right.
+  // The examples the suites above do not start, plus azureAd()'s own.
+  it.each(['azure-ad', 'fastify', 'hono'])(
+    'npx tsx examples/with-emulator.ts %s',
+    async (name) => {
+      const childEnv: NodeJS.ProcessEnv = { ...process.env }
+      delete childEnv.NODE_OPTIONS
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'examples/with-emulator.ts', name],
+        {
+          cwd: root,
+          env: childEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let output = ''
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8')
+      })
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8')
+      })
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+      expect(output.match(/^ok /gm)?.length, output).toBe(5)
+      expect(code, output).toBe(0)
+    },
+    60_000,
+  )
+})
