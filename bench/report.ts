@@ -74,6 +74,40 @@ interface Memory {
   }[]
 }
 
+interface Tricks {
+  startedAt: string
+  quick: boolean
+  tokenLength: number
+  poolSize: number
+  rounds: number
+  roundMs: number
+  processPairs: number
+  processRounds: number
+  paysAt: number
+  results: {
+    id: string
+    trick: string
+    file: string
+    path: string
+    off: string
+    check: boolean
+    mode: 'interleaved' | 'processes'
+    opsPerRound: number
+    rounds: number
+    onMinUs: number
+    onMedianUs: number
+    offMinUs: number
+    offMedianUs: number
+    savingMin: number
+    savingMedian: number
+    pays: boolean
+    gc?: {
+      on: { minor: number; major: number; ms: number }
+      off: { minor: number; major: number; ms: number }
+    }
+  }[]
+}
+
 const ALGS = ['RS256', 'ES256'] as const
 /** The in-process rows, in table order; `string-copy` only serves the fresh-string row. */
 const CASE_ORDER = [
@@ -274,7 +308,7 @@ function flatness(samples: { tokens: number; heapUsedMB: number }[]) {
 }
 
 function sourceLine(results: Record<string, unknown>): string[] {
-  const sources = ['inprocess', 'http', 'jwks', 'memory']
+  const sources = ['inprocess', 'http', 'jwks', 'memory', 'tricks']
     .map((name) => (results[name] as { source?: Source } | undefined)?.source)
     .filter((source): source is Source => source !== undefined)
   const commits = [...new Set(sources.map((source) => source.commit))]
@@ -297,6 +331,7 @@ function conditionLines(results: Record<string, unknown>, machine: Machine | und
     http: 'HTTP',
     jwks: 'JWKS',
     memory: 'memory',
+    tricks: 'tricks',
   }
   const parts: string[] = []
   let highest = 0
@@ -453,6 +488,39 @@ function memorySection(section: Memory): string[] {
   lines.push(
     '',
     'Every sample (every 10,000 tokens) is in results.json and drawn in the chart.',
+    '',
+  )
+  return lines
+}
+
+function tricksSection(section: Tricks): string[] {
+  const pct = (value: number) => `${(value * 100).toFixed(1)} %`
+  const us = (value: number) => fmt(value, value < 10 ? 3 : 1)
+  const lines = [
+    '## Hot-path tricks: on and off',
+    '',
+    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}STYLE.md keeps a trick that makes code less plain only while it saves ≥ ${(section.paysAt * 100).toFixed(0)} % of the path it sits on. _Off_ is the trick's plain alternative, built in bench/tricks/ over the same internal modules; _on_ is the same rebuilt path (bench/tricks/path.ts) with the product's own parts. RS256, ${section.tokenLength}-character tokens, default options (1,000-entry cache). Both sides warm up, then run alternately (on, off, off, on, ...) and are timed by wall clock (\`performance.now()\`); the table shows each side's fastest and median round. Cache-hit and rejection paths run both sides in one process, ${section.rounds} rounds of about ${section.roundMs} ms. Distinct-token paths allocate garbage whose collection a round of a few ms mostly misses, and a shared heap would bill one side's garbage to the other: there each side has a process of its own (${section.processPairs} pairs of processes per trick, as one process can run a few % faster than the next), the sides alternate ${section.processRounds} rounds of about ${section.roundMs} ms in each pair (a pool of ${fmtInt(section.poolSize)} tokens, so every token misses), and each side's GC pauses per token (collections seen by a PerformanceObserver over the measured rounds × their median pause) are added to its round figures; _GCs_ are young-generation + full collections per 10,000 tokens, and the GC pauses per token. Saving = (off − on) / off; a trick pays when both the fastest and the median rounds show ≥ ${(section.paysAt * 100).toFixed(0)} %. The two _check_ rows time the rebuilt path against the product's \`validator.decide\`: their saving should be about zero, and shows the resolution of the method. Run ${section.startedAt}.`,
+    '',
+    '| trick | file | path | off (plain alternative) | on µs, min / median | off µs, min / median | saving, min / median | GCs per 10k, on / off | verdict |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |',
+  ]
+  for (const row of section.results) {
+    const gc =
+      row.gc === undefined
+        ? ''
+        : `${fmt(row.gc.on.minor)}+${fmt(row.gc.on.major)} (${fmt(row.gc.on.ms / 10, 2)} µs) / ${fmt(row.gc.off.minor)}+${fmt(row.gc.off.major)} (${fmt(row.gc.off.ms / 10, 2)} µs)`
+    const verdictText = row.check
+      ? 'check (≈ 0 expected)'
+      : row.pays
+        ? `**pays** (≥ ${(section.paysAt * 100).toFixed(0)} %)`
+        : '**does not pay**'
+    lines.push(
+      `| ${row.trick} | ${row.file} | ${row.path} | ${row.off} | ${us(row.onMinUs)} / ${us(row.onMedianUs)} | ${us(row.offMinUs)} / ${us(row.offMedianUs)} | ${pct(row.savingMin)} / ${pct(row.savingMedian)} | ${gc} | ${verdictText} |`,
+    )
+  }
+  lines.push(
+    '',
+    "The check rows' savings are the method's noise on their path: a saving on the same path no larger than theirs is not resolved by the run. Every round of every side is in results.json.",
     '',
   )
   return lines
@@ -709,6 +777,7 @@ export function writeReport(): void {
     http?: Http
     jwks?: Jwks
     memory?: Memory
+    tricks?: Tricks
   }
   const lines = [
     '# bearer-guard benchmarks',
@@ -736,6 +805,7 @@ export function writeReport(): void {
     ...(results.http === undefined ? [] : httpSection(results.http)),
     ...(results.jwks === undefined ? [] : jwksSection(results.jwks)),
     ...(results.memory === undefined ? [] : memorySection(results.memory)),
+    ...(results.tricks === undefined ? [] : tricksSection(results.tricks)),
   ]
   writeFileSync(join(RESULTS_DIR, 'results.md'), `${alignTables(lines.join('\n').trimEnd())}\n`)
   writeFileSync(

@@ -1,0 +1,641 @@
+/**
+ * Each hot-path trick of src/ on and off, in the same run (STYLE.md, "Hot-path tricks": a trick
+ * keeps its place only while it saves ≥ 3 % of the path it sits on).
+ *
+ * The "off" side is the trick's plain alternative, built in bench/tricks/ over the same internal
+ * modules (src/ has no switches): bench/tricks/path.ts rebuilds `validator.decide(request)` from
+ * the pipeline's parts, and each pair swaps one part. Two check pairs time that rebuilt path
+ * against the product's own `validator.decide`: their "saving" should be about zero, and its size
+ * is the resolution of the method.
+ *
+ * Method, for a shared two-core machine whose load varies: both sides warm up, then run
+ * alternately (on, off, off, on, ...) in rounds timed with `performance.now()`, and each side's
+ * minimum and median µs per operation are reported. A trick pays when both the minimum and the
+ * median show a saving of at least 3 % of the plain path ((off − on) / off).
+ * - Cache-hit and rejection paths (`interleaved`): both sides in one process, of its own per
+ *   pair, in 80 short rounds of a few ms.
+ * - Distinct-token paths (`processes`): these allocate what the garbage collector must then
+ *   handle (a young-generation collection every few thousand tokens, which a round of a few ms
+ *   mostly misses), and a shared heap would bill one side's garbage to the other. So each side
+ *   has a process of its own (three pairs of processes per trick, 40 rounds each: one process
+ *   can be a few % faster than the next); the parent alternates short rounds between the two, and each
+ *   side's GC pauses per token (collections counted by a PerformanceObserver over the measured
+ *   rounds, times their median pause) are added to its round figures. Collections per 10,000 tokens are reported for each side.
+ * RS256 (RSA-2048), Entra-sized tokens: the cheapest verification, so the largest share any trick
+ * can claim.
+ *
+ *   npm run bench:tricks              (BENCH_QUICK=1 for a short smoke run)
+ */
+import { fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import type { Decision } from '../src/decision.js'
+import { createValidator } from '../src/index.js'
+import type { TokenState } from '../src/pipeline.js'
+import type { RequestLike } from '../src/request.js'
+import { checkExpiry } from '../src/token.js'
+import { createBenchKeys, loadBenchKeys, saveBenchKeys, toJwks } from './lib/keys.js'
+import { ensureTmp, prepareProcess, writeSection } from './lib/results.js'
+import { AUDIENCE, entraClaims, flat, ISSUER, mintPool, mintToken } from './lib/tokens.js'
+import { writeReport } from './report.js'
+import { readAuthInfoLiteral } from './tricks/auth-info.js'
+import { createPath, type DecidePath, type PathParts } from './tricks/path.js'
+import { checkSignatureAllocating, parseTokenAllocating } from './tricks/token.js'
+import {
+  createLiteralEntryCache,
+  createNoDoorkeeperCache,
+  createRenewEveryHitCache,
+  createStringKeyCache,
+} from './tricks/token-cache.js'
+
+prepareProcess()
+
+const QUICK = process.env.BENCH_QUICK === '1'
+/**
+ * Distinct tokens. No side goes round the pool: once the doorkeeper has closed a full cache to
+ * one-off tokens, the cache keeps the last tokens it took, and they would hit when they came back.
+ */
+const POOL_SIZE = QUICK ? 6_000 : 32_000
+const ROUNDS = QUICK ? 10 : 80
+const ROUND_MS = QUICK ? 3 : 6
+/** Operations each side runs before timing: fills the cache and lets V8 settle its feedback. */
+const WARMUP_MS = QUICK ? 100 : 600
+/** A retained stream keeps the cache taking tokens: one hit of a hot token every this many. */
+const HIT_EVERY = 64
+/** Fresh header strings made per hit-path round (outside the timing). */
+const MAX_FRESH = 8_192
+/**
+ * Processes mode: pairs of processes per trick (one process can run a few % faster than the
+ * next, whatever it runs), and rounds per side in each pair.
+ */
+const PROCESS_PAIRS = QUICK ? 1 : 3
+const PROCESS_ROUNDS = QUICK ? 20 : 40
+/** Processes mode: tokens each side verifies before the first round (the cache fills, V8 settles). */
+const PROCESS_WARMUP_OPS = QUICK ? 1_500 : 4_000
+/** What a trick must save, of its plain path. */
+export const PAYS_AT = 0.03
+
+type Scenario = 'stream' | 'retained' | 'hit' | 'reject'
+type Mode = 'interleaved' | 'processes'
+
+/** Distinct-token paths allocate what the garbage collector then handles: a process per side. */
+const MODE_OF: Record<Scenario, Mode> = {
+  stream: 'processes',
+  retained: 'processes',
+  hit: 'interleaved',
+  reject: 'interleaved',
+}
+
+const SCENARIOS: Record<Scenario, string> = {
+  stream:
+    'one distinct-token `decide()`, a stream of one-off tokens through a full cache (the doorkeeper closes it)',
+  retained:
+    'one distinct-token `decide()`, full cache that keeps taking tokens (a repeated token hits once every 64 requests)',
+  hit: 'one cache hit through `decide()`, cache full, the header a new string each request as from the HTTP parser',
+  reject: 'one rejection (expired token) through `decide()`',
+}
+
+interface PairSpec {
+  id: string
+  trick: string
+  file: string
+  scenario: Scenario
+  off: string
+  /** The plain alternative's parts; `'product'` for a check pair against `validator.decide`. */
+  parts: PathParts | 'product'
+}
+
+function captureStackOnExpiry(state: TokenState): void {
+  try {
+    checkExpiry(state.parsed.claims, state.options, state.now)
+  } catch (error) {
+    // What BearerGuardError's constructor skips: capturing a stack trace (up to 10 frames).
+    Error.captureStackTrace(error as object)
+    throw error
+  }
+}
+
+const PAIRS: PairSpec[] = [
+  {
+    id: 'check-stream',
+    trick: "harness check: bench/tricks/path.ts against the product's `validator.decide`",
+    file: 'bench/tricks/path.ts',
+    scenario: 'stream',
+    off: "the product's validator",
+    parts: 'product',
+  },
+  {
+    id: 'check-hit',
+    trick: "harness check: bench/tricks/path.ts against the product's `validator.decide`",
+    file: 'bench/tricks/path.ts',
+    scenario: 'hit',
+    off: "the product's validator",
+    parts: 'product',
+  },
+  {
+    id: 'scratch-buffer',
+    trick: 'shared 16 KB scratch buffer for decoded segments and the signing input',
+    file: 'src/token.ts',
+    scenario: 'stream',
+    off: 'a fresh `Buffer.allocUnsafe` per parse and per signature check',
+    parts: {
+      parse: parseTokenAllocating,
+      steps: {
+        signature: (s) => {
+          const key = s.key as NonNullable<TokenState['key']>
+          if (!checkSignatureAllocating(s.token, s.parsed, key.verifier)) throw new Error('bad')
+        },
+      },
+    },
+  },
+  {
+    id: 'auth-record',
+    trick: '`AuthRecord` constructor (prototype = Object.prototype) instead of a literal',
+    file: 'src/caller-rules.ts',
+    scenario: 'retained',
+    off: 'AuthInfo made by an object literal',
+    parts: {
+      steps: {
+        permission_claims: (s) => {
+          s.auth = readAuthInfoLiteral(s.token, s.parsed.header, s.parsed.claims, s.context)
+        },
+      },
+    },
+  },
+  {
+    id: 'auth-record-stream',
+    trick: '`AuthRecord` constructor (prototype = Object.prototype) instead of a literal',
+    file: 'src/caller-rules.ts',
+    scenario: 'stream',
+    off: 'AuthInfo made by an object literal',
+    parts: {
+      steps: {
+        permission_claims: (s) => {
+          s.auth = readAuthInfoLiteral(s.token, s.parsed.header, s.parsed.claims, s.context)
+        },
+      },
+    },
+  },
+  {
+    id: 'cache-entry-class',
+    trick: '`CacheEntry` class instead of an object literal',
+    file: 'src/token-cache.ts',
+    scenario: 'retained',
+    off: 'entries made by an object literal',
+    parts: { cache: createLiteralEntryCache },
+  },
+  {
+    id: 'doorkeeper',
+    trick: 'doorkeeper: a full cache fed only one-off tokens stores a token on its second sight',
+    file: 'src/token-cache.ts',
+    scenario: 'stream',
+    off: 'every verified token stored, the oldest evicted',
+    parts: { cache: createNoDoorkeeperCache },
+  },
+  {
+    id: 'integer-key',
+    trick: "integer key hashed from the signature's last 8 characters (`keyOf`)",
+    file: 'src/token-cache.ts',
+    scenario: 'hit',
+    off: 'a Map keyed by the token string',
+    parts: { cache: createStringKeyCache },
+  },
+  {
+    id: 'renew-half-aged',
+    trick: 'a hit renews its entry only once aged by half the cache',
+    file: 'src/token-cache.ts',
+    scenario: 'hit',
+    off: 'every hit renews (Map delete + set)',
+    parts: { cache: createRenewEveryHitCache },
+  },
+  {
+    id: 'peek-bearer',
+    trick: '`peekBearerToken`: lenient probe of the header for the cache before strict parsing',
+    file: 'src/authorization.ts',
+    scenario: 'hit',
+    off: '`parseAuthorization` (strict), then the cache',
+    parts: { strictProbe: true },
+  },
+  {
+    id: 'no-stack-trace',
+    trick: 'no stack trace captured (`Error.stackTraceLimit = 0` around `super`)',
+    file: 'src/errors.ts',
+    scenario: 'reject',
+    off: 'a stack trace captured for the error',
+    parts: { steps: { exp: captureStackOnExpiry } },
+  },
+]
+
+export interface TrickResult {
+  id: string
+  trick: string
+  file: string
+  scenario: Scenario
+  path: string
+  off: string
+  check: boolean
+  /** `interleaved`: both sides in one process, short rounds; `processes`: a process per side, long rounds. */
+  mode: Mode
+  opsPerRound: number
+  rounds: number
+  /** µs per operation, per round, in round order (without GC pauses in processes mode). */
+  onUs: number[]
+  offUs: number[]
+  /** Fastest and median round, plus the side's GC pauses per operation in processes mode. */
+  onMinUs: number
+  onMedianUs: number
+  offMinUs: number
+  offMedianUs: number
+  /** (off − on) / off, from the minimum and from the median. */
+  savingMin: number
+  savingMedian: number
+  pays: boolean
+  /** Garbage collections per 10,000 operations during the measured rounds (processes mode). */
+  gc?: { on: GcCount; off: GcCount }
+}
+
+interface GcCount {
+  minor: number
+  major: number
+  /** Milliseconds of GC pauses per 10,000 operations: collections × their median pause. */
+  ms: number
+}
+
+interface Side {
+  /** Readies `n` operations, outside the timing. */
+  prepare(n: number): void
+  run(n: number): void
+}
+
+interface Shared {
+  keysPath: string
+  tokensPath: string
+}
+
+interface Tokens {
+  pool: string[]
+  hot: string
+  expired: string
+}
+
+const requestOf = (header: string): RequestLike => ({
+  rawHeaders: ['Host', 'api.example', 'Authorization', header],
+})
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+function expectAuth(decision: Decision): void {
+  if (decision.auth === undefined) throw new Error(`unexpected decision: ${decision.error?.reason}`)
+}
+
+/** One side of a pair over its scenario. */
+function sideOf(decide: DecidePath, scenario: Scenario, tokens: Tokens): Side {
+  const hot = requestOf(flat(`Bearer ${tokens.hot}`))
+  if (scenario === 'stream' || scenario === 'retained') {
+    const requests = tokens.pool.map((token) => requestOf(flat(`Bearer ${token}`)))
+    let next = 0
+    return {
+      prepare() {},
+      run(n) {
+        if (next + n > requests.length) throw new Error('the pool of distinct tokens ran out')
+        for (let i = 0; i < n; i++) {
+          expectAuth(decide(requests[next++] as RequestLike))
+          if (scenario === 'retained' && next % HIT_EVERY === 0) expectAuth(decide(hot))
+        }
+      },
+    }
+  }
+  if (scenario === 'hit') {
+    // A full cache: 999 other tokens, then the repeated one.
+    for (const token of tokens.pool.slice(0, 999)) expectAuth(decide(requestOf(`Bearer ${token}`)))
+    expectAuth(decide(hot))
+    const bytes = Buffer.from(`Bearer ${tokens.hot}`, 'latin1')
+    let fresh: RequestLike[] = []
+    return {
+      prepare(n) {
+        fresh = []
+        for (let i = 0; i < n; i++) fresh.push(requestOf(bytes.toString('latin1')))
+      },
+      run(n) {
+        for (let i = 0; i < n; i++) expectAuth(decide(fresh[i] as RequestLike))
+      },
+    }
+  }
+  const expired = requestOf(flat(`Bearer ${tokens.expired}`))
+  return {
+    prepare() {},
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        if (decide(expired).error?.reason !== 'expired') throw new Error('not rejected as expired')
+      }
+    },
+  }
+}
+
+/** The `decide` of one side: the rebuilt path with the product's parts, or the trick's plain one. */
+async function decideOf(spec: PairSpec, side: 'on' | 'off', shared: Shared) {
+  const key = loadBenchKeys(shared.keysPath).rsa
+  const tokens = JSON.parse(readFileSync(shared.tokensPath, 'utf8')) as Tokens
+  if (side === 'on') return { decide: await createPath(key), tokens }
+  if (spec.parts !== 'product') return { decide: await createPath(key, spec.parts), tokens }
+  const validator = createValidator({ issuer: ISSUER, audience: AUDIENCE, keys: toJwks(key) })
+  await validator.warmUp()
+  const decide: DecidePath = (request) => {
+    const decision = validator.decide(request)
+    if (decision instanceof Promise) throw new Error('the validator had to wait')
+    return decision
+  }
+  return { decide, tokens }
+}
+
+function timed(side: Side, n: number): number {
+  side.prepare(n)
+  const start = performance.now()
+  side.run(n)
+  return ((performance.now() - start) * 1000) / n
+}
+
+function summarise(
+  spec: PairSpec,
+  mode: Mode,
+  opsPerRound: number,
+  onUs: number[],
+  offUs: number[],
+  gc?: [GcCount, GcCount],
+): TrickResult {
+  // A round of a few ms rarely holds a collection: each side's GC pauses per operation are added.
+  const onGcUs = gc === undefined ? 0 : gc[0].ms / 10
+  const offGcUs = gc === undefined ? 0 : gc[1].ms / 10
+  const onMinUs = Math.min(...onUs) + onGcUs
+  const offMinUs = Math.min(...offUs) + offGcUs
+  const onMedianUs = median(onUs) + onGcUs
+  const offMedianUs = median(offUs) + offGcUs
+  const savingMin = (offMinUs - onMinUs) / offMinUs
+  const savingMedian = (offMedianUs - onMedianUs) / offMedianUs
+  const check = spec.parts === 'product'
+  return {
+    id: spec.id,
+    trick: spec.trick,
+    file: spec.file,
+    scenario: spec.scenario,
+    path: SCENARIOS[spec.scenario],
+    off: spec.off,
+    check,
+    mode,
+    opsPerRound,
+    rounds: onUs.length,
+    onUs: onUs.map((value) => Number(value.toFixed(4))),
+    offUs: offUs.map((value) => Number(value.toFixed(4))),
+    onMinUs,
+    onMedianUs,
+    offMinUs,
+    offMedianUs,
+    savingMin,
+    savingMedian,
+    pays: !check && Math.min(savingMin, savingMedian) >= PAYS_AT,
+    ...(gc === undefined ? {} : { gc: { on: gc[0], off: gc[1] } }),
+  }
+}
+
+/** Both sides in this process, alternating short rounds timed by wall clock. */
+async function interleaved(spec: PairSpec, shared: Shared): Promise<TrickResult> {
+  const onPath = await decideOf(spec, 'on', shared)
+  const offPath = await decideOf(spec, 'off', shared)
+  const on = sideOf(onPath.decide, spec.scenario, onPath.tokens)
+  const off = sideOf(offPath.decide, spec.scenario, offPath.tokens)
+  // Batch size: about ROUND_MS of the faster side (a hit-path batch is capped by MAX_FRESH).
+  let perOp = Number.POSITIVE_INFINITY
+  for (let i = 0; i < 5; i++) perOp = Math.min(perOp, timed(on, 64), timed(off, 64))
+  const n = Math.max(1, Math.min(MAX_FRESH, Math.ceil((ROUND_MS * 1000) / perOp)))
+  for (const started = performance.now(); performance.now() - started < WARMUP_MS; ) {
+    timed(on, n)
+    timed(off, n)
+  }
+  const onUs: number[] = []
+  const offUs: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      onUs.push(timed(on, n))
+      offUs.push(timed(off, n))
+    } else {
+      offUs.push(timed(off, n))
+      onUs.push(timed(on, n))
+    }
+  }
+  return summarise(spec, 'interleaved', n, onUs, offUs)
+}
+
+type ToSide = { ops: number } | { done: true }
+type FromSide = { perOpUs: number } | { us: number } | { gc: GcCount }
+
+/** A child process holding one side of a pair: runs rounds when told, answers their cost. */
+async function serveSide(spec: PairSpec, which: 'on' | 'off', shared: Shared): Promise<void> {
+  const { decide, tokens } = await decideOf(spec, which, shared)
+  const side = sideOf(decide, spec.scenario, tokens)
+  side.run(PROCESS_WARMUP_OPS)
+  let measuring = false
+  let measuredOps = 0
+  const minor: number[] = []
+  const major: number[] = []
+  new PerformanceObserver((list) => {
+    if (!measuring) return
+    for (const entry of list.getEntries()) {
+      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major.push(entry.duration)
+      else minor.push(entry.duration)
+    }
+  }).observe({ entryTypes: ['gc'] })
+  const send = (message: FromSide, then?: () => void) =>
+    then === undefined ? process.send?.(message) : process.send?.(message, then)
+  process.on('message', (message: ToSide) => {
+    if ('done' in message) {
+      // GC entries arrive asynchronously: let the last ones in.
+      setTimeout(() => {
+        const per = 10_000 / Math.max(1, measuredOps)
+        // Pause time as count × median pause: one pause stretched by other work on the machine
+        // would otherwise weigh on one side alone.
+        const typical = (pauses: number[]) => (pauses.length === 0 ? 0 : median(pauses))
+        const ms = minor.length * typical(minor) + major.length * typical(major)
+        send({ gc: { minor: minor.length * per, major: major.length * per, ms: ms * per } }, () =>
+          process.exit(0),
+        )
+      }, 50)
+      return
+    }
+    measuring = true
+    const start = performance.now()
+    side.run(message.ops)
+    const us = ((performance.now() - start) * 1000) / message.ops
+    measuredOps += message.ops
+    send({ us })
+  })
+  let perOpUs = Number.POSITIVE_INFINITY
+  for (let i = 0; i < 5; i++) perOpUs = Math.min(perOpUs, timed(side, 64))
+  send({ perOpUs })
+}
+
+/**
+ * One process per side, so that each has a heap of its own (what the garbage collector does
+ * with one side's objects must not be billed to the other): the parent alternates many short
+ * rounds between the two, each timed by wall clock in its child, and each child adds up its GC
+ * pauses (PerformanceObserver), which a round of a few ms rarely holds.
+ */
+async function inProcesses(spec: PairSpec, shared: Shared): Promise<TrickResult> {
+  const start = (which: 'on' | 'off') => {
+    const child = fork(fileURLToPath(import.meta.url), ['--side', spec.id, which], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, BENCH_TRICKS_SHARED: JSON.stringify(shared) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) console.error(`[tricks] ${spec.id} ${which} exited with ${code}`)
+    })
+    let answer: ((message: FromSide) => void) | undefined
+    let fail: ((error: Error) => void) | undefined
+    child.on('message', (message) => answer?.(message as FromSide))
+    child.once('exit', () => fail?.(new Error(`${spec.id} ${which} exited`)))
+    const ask = (message: ToSide | undefined) =>
+      new Promise<FromSide>((resolve, reject) => {
+        answer = resolve
+        fail = reject
+        if (message !== undefined) child.send(message)
+      })
+    return { ready: ask(undefined), ask }
+  }
+  const onUs: number[] = []
+  const offUs: number[] = []
+  const gcOn: GcCount[] = []
+  const gcOff: GcCount[] = []
+  let n = 0
+  for (let pair = 0; pair < PROCESS_PAIRS; pair++) {
+    // Started in turn first, so that neither side always has the same place.
+    const on = pair % 2 === 0 ? start('on') : undefined
+    const off = start('off')
+    const onSide = on ?? start('on')
+    const ready = (await Promise.all([onSide.ready, off.ready])) as { perOpUs: number }[]
+    // Rounds of about ROUND_MS, from the faster calibration (a stalled one would make them tiny).
+    const perOpUs = Math.min(...ready.map((answer) => answer.perOpUs))
+    if (n === 0) n = Math.max(1, Math.ceil((ROUND_MS * 1000) / perOpUs))
+    const round = async (side: typeof off) => ((await side.ask({ ops: n })) as { us: number }).us
+    for (let r = 0; r < PROCESS_ROUNDS; r++) {
+      if (r % 2 === pair % 2) {
+        onUs.push(await round(onSide))
+        offUs.push(await round(off))
+      } else {
+        offUs.push(await round(off))
+        onUs.push(await round(onSide))
+      }
+    }
+    const [a, b] = (await Promise.all([onSide.ask({ done: true }), off.ask({ done: true })])) as {
+      gc: GcCount
+    }[]
+    gcOn.push((a as { gc: GcCount }).gc)
+    gcOff.push((b as { gc: GcCount }).gc)
+  }
+  const mean = (counts: GcCount[]): GcCount => ({
+    minor: counts.reduce((sum, count) => sum + count.minor, 0) / counts.length,
+    major: counts.reduce((sum, count) => sum + count.major, 0) / counts.length,
+    ms: counts.reduce((sum, count) => sum + count.ms, 0) / counts.length,
+  })
+  return summarise(spec, 'processes', n, onUs, offUs, [mean(gcOn), mean(gcOff)])
+}
+
+/** Runs one pair in a process of its own. */
+function inChild(id: string, shared: Shared): Promise<TrickResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--pair', id], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, BENCH_TRICKS_SHARED: JSON.stringify(shared) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.once('message', (message) => resolve(message as TrickResult))
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) reject(new Error(`tricks child (${id}) exited with ${code}`))
+    })
+  })
+}
+
+const pct = (value: number) => `${(value * 100).toFixed(1)} %`
+const specOf = (id: string | undefined) => {
+  const spec = PAIRS.find((pair) => pair.id === id)
+  if (spec === undefined) throw new Error(`no trick ${id}`)
+  return spec
+}
+const sharedOf = () => JSON.parse(process.env.BENCH_TRICKS_SHARED as string) as Shared
+
+if (process.argv[2] === '--pair') {
+  const result = await interleaved(specOf(process.argv[3]), sharedOf())
+  process.send?.(result, () => process.exit(0))
+} else if (process.argv[2] === '--side') {
+  await serveSide(specOf(process.argv[3]), process.argv[4] === 'off' ? 'off' : 'on', sharedOf())
+} else {
+  const startedAt = new Date().toISOString()
+  const tmp = ensureTmp()
+  const shared: Shared = {
+    keysPath: join(tmp, 'tricks-keys.json'),
+    tokensPath: join(tmp, 'tricks-tokens.json'),
+  }
+  const keys = createBenchKeys()
+  saveBenchKeys(keys, shared.keysPath)
+  const minted = performance.now()
+  const now = Math.floor(Date.now() / 1000)
+  const tokens: Tokens = {
+    pool: mintPool(keys.rsa, POOL_SIZE, now),
+    hot: mintPool(keys.rsa, 1, now)[0] as string,
+    expired: mintToken(keys.rsa, entraClaims(now - 6 * 3600, randomBytes(24))),
+  }
+  writeFileSync(shared.tokensPath, JSON.stringify(tokens))
+  console.error(
+    `[tricks] ${POOL_SIZE} RS256 tokens of ${tokens.hot.length} chars minted in ${Math.round(performance.now() - minted)} ms`,
+  )
+  const only = process.env.BENCH_TRICKS?.split(',')
+  const results: TrickResult[] = []
+  for (const spec of PAIRS) {
+    if (only !== undefined && !only.includes(spec.id)) continue
+    const result =
+      MODE_OF[spec.scenario] === 'processes'
+        ? await inProcesses(spec, shared)
+        : await inChild(spec.id, shared)
+    results.push(result)
+    const gc =
+      result.gc === undefined
+        ? ''
+        : `; GC per 10k ops on ${result.gc.on.minor.toFixed(1)}+${result.gc.on.major.toFixed(1)} (${result.gc.on.ms.toFixed(0)} ms), off ${result.gc.off.minor.toFixed(1)}+${result.gc.off.major.toFixed(1)} (${result.gc.off.ms.toFixed(0)} ms)`
+    console.error(
+      `[tricks] ${spec.id.padEnd(20)} on ${result.onMinUs.toFixed(3)} / ${result.onMedianUs.toFixed(3)} µs, off ${result.offMinUs.toFixed(3)} / ${result.offMedianUs.toFixed(3)} µs (min / median, ${result.opsPerRound} ops × ${result.rounds} rounds): saving ${pct(result.savingMin)} / ${pct(result.savingMedian)}${result.check ? ' (check)' : result.pays ? ' pays' : ' does not pay'}${gc}`,
+    )
+  }
+  if (only === undefined) {
+    writeSection('tricks', {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      quick: QUICK,
+      alg: 'RS256',
+      tokenLength: tokens.hot.length,
+      poolSize: POOL_SIZE,
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+      warmupMs: WARMUP_MS,
+      processPairs: PROCESS_PAIRS,
+      processRounds: PROCESS_ROUNDS,
+      processWarmupOps: PROCESS_WARMUP_OPS,
+      paysAt: PAYS_AT,
+      results,
+    })
+    if (process.env.BENCH_SKIP_REPORT !== '1') writeReport()
+  }
+}

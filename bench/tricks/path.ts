@@ -1,0 +1,138 @@
+/**
+ * The synchronous request path of `createValidator` (src/validator.ts: `decide` → cache probe →
+ * `parseToken` → the pipeline's steps → the cache), rebuilt from the same internal modules so
+ * that one part at a time can be swapped for a trick's plain alternative. Only what the tricks'
+ * paths use is here: keys already loaded, no issuer predicate, no events, the default realm.
+ * bench/tricks.ts times this path against the product's own `validator.decide` to show the two
+ * cost the same.
+ */
+import {
+  type AuthorizationInput,
+  parseAuthorization,
+  peekBearerToken,
+} from '../../src/authorization.js'
+import { DEFAULT_CHALLENGE_CONTEXT } from '../../src/challenge.js'
+import type { Accepted, Decision, Rejected } from '../../src/decision.js'
+import { BearerGuardError } from '../../src/errors.js'
+import { createKeySourceFor, type VerificationKey } from '../../src/jwks.js'
+import { resolveOptions } from '../../src/options.js'
+import {
+  activeSteps,
+  type CheckName,
+  explainRejection,
+  isExplained,
+  type Step,
+  type TokenState,
+} from '../../src/pipeline.js'
+import { type RequestLike, readHeader } from '../../src/request.js'
+import { type ParsedToken, parseToken } from '../../src/token.js'
+import { createTokenCache, type TokenCache } from '../../src/token-cache.js'
+import { type BenchKey, toJwks } from '../lib/keys.js'
+import { AUDIENCE, ISSUER } from '../lib/tokens.js'
+
+/** The parts a trick's plain alternative replaces; anything left out is the product's own. */
+export interface PathParts {
+  parse?: typeof parseToken
+  /** Steps run in place of the pipeline's step of the same name. */
+  steps?: Partial<Record<CheckName, Step['run']>>
+  cache?: (maxEntries: number) => TokenCache
+  /** Probe the cache with the strictly parsed token instead of `peekBearerToken`'s guess. */
+  strictProbe?: boolean
+}
+
+/** `validator.decide(request)` of a validator with default options and static keys. */
+export type DecidePath = (request: RequestLike) => Decision
+
+const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+export async function createPath(key: BenchKey, parts: PathParts = {}): Promise<DecidePath> {
+  const resolved = resolveOptions({ issuer: ISSUER, audience: AUDIENCE, keys: toJwks(key) })
+  const { clockTolerance } = resolved
+  const keys = createKeySourceFor(resolved)
+  await keys.warmUp()
+  const parse = parts.parse ?? parseToken
+  const cache = (parts.cache ?? createTokenCache)(resolved.tokenCacheEntries)
+  const steps = activeSteps(resolved).map((step) => {
+    const run = parts.steps?.[step.name]
+    return run === undefined ? step : { ...step, run }
+  })
+
+  function accept(state: TokenState): Accepted {
+    const accepted: Accepted = { auth: state.auth, error: undefined, headers: undefined }
+    const { nbf, iat, exp } = state.parsed.claims
+    const notBefore = Math.max(nbf ?? Number.NEGATIVE_INFINITY, iat ?? Number.NEGATIVE_INFINITY)
+    const entry = (state.key as VerificationKey).entry
+    cache.set(state.token, accepted, entry, notBefore - clockTolerance, exp)
+    return accepted
+  }
+
+  function verifyToken(token: string, now: number): Accepted {
+    const state: TokenState = {
+      token,
+      parsed: parse(token, resolved) as ParsedToken,
+      now,
+      options: resolved,
+      context: DEFAULT_CHALLENGE_CONTEXT,
+      keys,
+      auth: undefined,
+      key: undefined,
+      pending: undefined,
+    }
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i] as Step
+      let waiting: void | Promise<void>
+      try {
+        waiting = step.run(state)
+      } catch (error) {
+        throw isExplained(step.group)
+          ? explainRejection(error, state.parsed.claims, resolved)
+          : error
+      }
+      if (waiting !== undefined) throw new Error('a step had to wait')
+    }
+    return accept(state)
+  }
+
+  function decideToken(token: string, now: number): Decision {
+    try {
+      return verifyToken(token, now)
+    } catch (error) {
+      if (!(error instanceof BearerGuardError)) throw error
+      return { auth: undefined, error, headers: undefined } satisfies Rejected
+    }
+  }
+
+  function rejectedRequest(error: unknown): Rejected {
+    if (!(error instanceof BearerGuardError)) throw error
+    return { auth: undefined, error, headers: undefined }
+  }
+
+  function decidePeek(authorization: AuthorizationInput, now: number): Decision {
+    const candidate = peekBearerToken(authorization)
+    const hit = candidate === undefined ? undefined : cache.get(candidate, now)
+    if (hit !== undefined) return hit
+    let token: string | undefined
+    try {
+      token = parseAuthorization(authorization)
+    } catch (error) {
+      return rejectedRequest(error)
+    }
+    if (token === undefined) throw new Error('no credentials')
+    return decideToken(token, now)
+  }
+
+  // The plain alternative to the peek: parse the header strictly, then probe the cache.
+  function decideStrict(authorization: AuthorizationInput, now: number): Decision {
+    let token: string | undefined
+    try {
+      token = parseAuthorization(authorization)
+    } catch (error) {
+      return rejectedRequest(error)
+    }
+    if (token === undefined) throw new Error('no credentials')
+    return cache.get(token, now) ?? decideToken(token, now)
+  }
+
+  const decide = parts.strictProbe === true ? decideStrict : decidePeek
+  return (request) => decide(readHeader(request, 'authorization'), nowSeconds())
+}
