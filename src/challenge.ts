@@ -100,6 +100,11 @@ export interface ChallengeData {
   readonly scope?: readonly string[] | undefined
   /** Extension auth-params, in order, after the RFC 6750 ones. */
   readonly params?: Readonly<Record<string, string>> | undefined
+  /**
+   * The realm of this challenge, when the rejection has its own: Microsoft's claims challenge
+   * sends `realm=""`. Default the validator's realm.
+   */
+  readonly realm?: string | undefined
 }
 
 /** One authentication scheme a validator accepts, with parameters its challenges always carry. */
@@ -143,7 +148,17 @@ function formatSchemeChallenge(
   errorParams: Readonly<Record<string, string>> | undefined,
   ...extra: ReadonlyArray<Readonly<Record<string, string>> | undefined>
 ): string {
-  let value = `${scheme} realm=${quoteRealm(realm)}`
+  let value = `${scheme} realm=${quoteRealm(data.realm ?? realm)}`
+  // Parameters the context gives an error code lead, as Microsoft writes its claims challenge:
+  // `realm="", authorization_uri="...", error="insufficient_claims", claims="..."`.
+  const seen = new Set(['realm', 'error', 'error_description', 'scope'])
+  if (errorParams !== undefined) {
+    for (const name of Object.keys(errorParams)) {
+      if (seen.has(name) || !TOKEN.test(name)) continue
+      seen.add(name)
+      value += `, ${name}="${sanitizeParam(errorParams[name] as string)}"`
+    }
+  }
   if (data.error !== undefined && TOKEN.test(data.error)) value += `, error="${data.error}"`
   if (data.description !== undefined && data.description !== '') {
     value += `, error_description="${sanitizeDescription(data.description)}"`
@@ -153,8 +168,7 @@ function formatSchemeChallenge(
     if (scope !== '') value += `, scope="${scope}"`
   }
   // Each parameter once per challenge (RFC 7235 §4.1): a later source does not repeat a name.
-  const seen = new Set(['realm', 'error', 'error_description', 'scope'])
-  for (const params of [errorParams, data.params, ...extra]) {
+  for (const params of [data.params, ...extra]) {
     if (params === undefined) continue
     for (const name of Object.keys(params)) {
       if (seen.has(name) || !TOKEN.test(name)) continue

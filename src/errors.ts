@@ -342,7 +342,9 @@ export class InsufficientClaimsError extends BearerGuardError {
   }
 
   override challenge(): ChallengeData {
-    return { error: this.code, params: this.params }
+    // Microsoft's claims challenge: an empty realm ("claims challenges, claims requests and
+    // client capabilities"), which its client libraries expect.
+    return { realm: '', error: this.code, params: this.params }
   }
 }
 

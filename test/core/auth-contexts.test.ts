@@ -46,7 +46,7 @@ describe('requireAuthContext', () => {
     expect(error.reason).toBe('missing_auth_context')
     expect(error.claims).toBe('{"access_token":{"acrs":{"essential":true,"value":"c1"}}}')
     expect(error.headers['www-authenticate']).toBe(
-      `Bearer realm="api", error="insufficient_claims", authorization_uri="https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/authorize", claims="${C1_CLAIMS}"`,
+      `Bearer realm="", authorization_uri="https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/authorize", error="insufficient_claims", claims="${C1_CLAIMS}"`,
     )
   })
 
@@ -54,7 +54,7 @@ describe('requireAuthContext', () => {
     const auth = await plain.verify(await mintToken({ claims: { xms_cc: 'cp1 cp2' } }))
     const error = thrownBy(() => requireAuthContext('c1')(auth)) as InsufficientClaimsError
     expect(error.headers['www-authenticate']).toBe(
-      `Bearer realm="api", error="insufficient_claims", claims="${C1_CLAIMS}"`,
+      `Bearer realm="", error="insufficient_claims", claims="${C1_CLAIMS}"`,
     )
   })
 

@@ -40,7 +40,7 @@ describe('inspectToken: authentication and route', () => {
     expect(report.route?.status).toBe('fail')
     expect(report.route?.error?.status).toBe(401)
     expect(report.route?.error?.headers['WWW-Authenticate']).toBe(
-      `Bearer realm="api", error="insufficient_claims", authorization_uri="${options.authorizationUri}", claims="${C1_BASE64}"`,
+      `Bearer realm="", authorization_uri="${options.authorizationUri}", error="insufficient_claims", claims="${C1_BASE64}"`,
     )
   })
 

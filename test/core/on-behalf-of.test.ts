@@ -219,7 +219,7 @@ describe('createOnBehalfOf: fetch', () => {
     const first = await call(firstTier, '/proxy/data', await signIn())
     expect(first.status).toBe(401)
     expect(first.challenge).toBe(
-      `Bearer realm="api", error="insufficient_claims", authorization_uri="${authorizationUri()}", claims="${C1_BASE64}"`,
+      `Bearer realm="", authorization_uri="${authorizationUri()}", error="insufficient_claims", claims="${C1_BASE64}"`,
     )
     const claims = claimsFromChallenge(first.challenge)
     expect(claims).toBe(C1)
@@ -241,7 +241,7 @@ describe('createOnBehalfOf: fetch', () => {
     const first = await call(firstTier, '/proxy/secure', await signIn())
     expect(first.status).toBe(401)
     expect(first.challenge).toBe(
-      `Bearer realm="api", error="insufficient_claims", authorization_uri="${authorizationUri()}", claims="${C1_BASE64}"`,
+      `Bearer realm="", authorization_uri="${authorizationUri()}", error="insufficient_claims", claims="${C1_BASE64}"`,
     )
     const claims = claimsFromChallenge(first.challenge) as string
     const second = await call(firstTier, '/proxy/secure', await signIn(claims))
@@ -304,7 +304,7 @@ describe('createOnBehalfOf: fetch', () => {
     const challenged = await call(koaFirstTier, '/', userToken())
     expect(challenged.status).toBe(401)
     expect(challenged.challenge).toBe(
-      `Bearer realm="api", error="insufficient_claims", authorization_uri="${authorizationUri()}", claims="${C1_BASE64}"`,
+      `Bearer realm="", authorization_uri="${authorizationUri()}", error="insufficient_claims", claims="${C1_BASE64}"`,
     )
     emulator.setConditionalAccess(dataApi, undefined)
     emulator.setConsentRequired(dataApi, true)

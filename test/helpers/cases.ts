@@ -419,7 +419,7 @@ export const CASES: readonly AdapterCase[] = [
     token: () => mintToken({ claims: { xms_cc: ['cp1'] } }),
     headers: bearer,
     status: 401,
-    wwwAuthenticate: `Bearer realm="api", error="insufficient_claims", claims="${C1_CLAIMS}"`,
+    wwwAuthenticate: `Bearer realm="", error="insufficient_claims", claims="${C1_CLAIMS}"`,
   },
   {
     name: 'reads xms_cc as a string and compares cp1 case-insensitively',
@@ -427,7 +427,7 @@ export const CASES: readonly AdapterCase[] = [
     token: () => mintToken({ claims: { xms_cc: 'CP1', acrs: ['c2'] } }),
     headers: bearer,
     status: 401,
-    wwwAuthenticate: `Bearer realm="api", error="insufficient_claims", claims="${C1_CLAIMS}"`,
+    wwwAuthenticate: `Bearer realm="", error="insufficient_claims", claims="${C1_CLAIMS}"`,
   },
   {
     name: 'answers 403 when the authentication context is missing and the client cannot handle claims challenges',
