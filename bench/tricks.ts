@@ -41,11 +41,9 @@ import { createBenchKeys, loadBenchKeys, saveBenchKeys, toJwks } from './lib/key
 import { ensureTmp, prepareProcess, writeSection } from './lib/results.js'
 import { AUDIENCE, entraClaims, flat, ISSUER, mintPool, mintToken } from './lib/tokens.js'
 import { writeReport } from './report.js'
-import { readAuthInfoLiteral } from './tricks/auth-info.js'
 import { createPath, type DecidePath, type PathParts } from './tricks/path.js'
 import { checkSignatureAllocating, parseTokenAllocating } from './tricks/token.js'
 import {
-  createLiteralEntryCache,
   createNoDoorkeeperCache,
   createRenewEveryHitCache,
   createStringKeyCache,
@@ -150,42 +148,6 @@ const PAIRS: PairSpec[] = [
         },
       },
     },
-  },
-  {
-    id: 'auth-record',
-    trick: '`AuthRecord` constructor (prototype = Object.prototype) instead of a literal',
-    file: 'src/caller-rules.ts',
-    scenario: 'retained',
-    off: 'AuthInfo made by an object literal',
-    parts: {
-      steps: {
-        permission_claims: (s) => {
-          s.auth = readAuthInfoLiteral(s.token, s.parsed.header, s.parsed.claims, s.context)
-        },
-      },
-    },
-  },
-  {
-    id: 'auth-record-stream',
-    trick: '`AuthRecord` constructor (prototype = Object.prototype) instead of a literal',
-    file: 'src/caller-rules.ts',
-    scenario: 'stream',
-    off: 'AuthInfo made by an object literal',
-    parts: {
-      steps: {
-        permission_claims: (s) => {
-          s.auth = readAuthInfoLiteral(s.token, s.parsed.header, s.parsed.claims, s.context)
-        },
-      },
-    },
-  },
-  {
-    id: 'cache-entry-class',
-    trick: '`CacheEntry` class instead of an object literal',
-    file: 'src/token-cache.ts',
-    scenario: 'retained',
-    off: 'entries made by an object literal',
-    parts: { cache: createLiteralEntryCache },
   },
   {
     id: 'doorkeeper',

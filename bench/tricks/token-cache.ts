@@ -2,7 +2,6 @@
  * Trick 3's plain alternatives: src/token-cache.ts's `createTokenCache`, each copy with one trick
  * taken out and everything else as it is.
  *
- * - `createLiteralEntryCache`: entries made by an object literal, not `new CacheEntry(...)`;
  * - `createStringKeyCache`: a Map keyed by the token string itself, not by `keyOf`'s integer
  *   from the signature's last 8 characters (so a token arriving as a new string is hashed whole);
  * - `createRenewEveryHitCache`: every hit moves its entry to the young end (a delete and a set),
@@ -25,15 +24,6 @@ class CacheEntry {
   ) {}
 }
 
-interface Entry {
-  readonly token: string
-  readonly decision: Accepted
-  readonly key: KeyEntry
-  readonly notBefore: number
-  readonly expires: number
-  stamp: number
-}
-
 const KEY_CHARACTERS = 8
 
 function keyOf(token: string): number {
@@ -54,48 +44,6 @@ function createDoorkeeper(maxEntries: number): (id: number) => boolean {
     if (seen[index] === id) return true
     seen[index] = id
     return false
-  }
-}
-
-/** Entries made by an object literal. */
-export function createLiteralEntryCache(maxEntries: number): TokenCache {
-  const entries = new Map<number, Entry>()
-  let clock = 0
-  const refreshAge = Math.max(1, maxEntries >> 1)
-  const seenBefore = createDoorkeeper(maxEntries)
-  let storedSinceHit = 0
-  const unread = 2 * maxEntries + 1_000
-  return {
-    get(token, now) {
-      const id = keyOf(token)
-      const entry = entries.get(id)
-      if (entry === undefined || entry.token !== token) return undefined
-      if (now >= entry.expires || entry.key.retired || now * 1000 > entry.key.usableUntil) {
-        entries.delete(id)
-        return undefined
-      }
-      if (now < entry.notBefore) return undefined
-      storedSinceHit = 0
-      if (clock - entry.stamp >= refreshAge) {
-        entries.delete(id)
-        entry.stamp = ++clock
-        entries.set(id, entry)
-      }
-      return entry.decision
-    },
-    set(token, decision, key, notBefore, expires) {
-      const id = keyOf(token)
-      if (!entries.delete(id) && entries.size >= maxEntries) {
-        if (storedSinceHit >= unread && !seenBefore(id)) return
-        const oldest = entries.keys().next()
-        if (oldest.done !== true) entries.delete(oldest.value)
-      }
-      storedSinceHit++
-      entries.set(id, { token, decision, key, notBefore, expires, stamp: ++clock })
-    },
-    get size() {
-      return entries.size
-    },
   }
 }
 
