@@ -30,6 +30,39 @@ const OWS_EDGES = /^[ \t]+|[ \t]+$/g
  * ```
  */
 export function extractBearerToken(value: string, realm = DEFAULT_REALM): string | undefined {
+  return extractCredentials(value, false, realm)?.token
+}
+
+/** Credentials read from an Authorization header: the scheme and its token. */
+export interface Credentials {
+  /** `Bearer` (RFC 6750) or `DPoP` (RFC 9449 §7.1). */
+  readonly scheme: 'Bearer' | 'DPoP'
+  readonly token: string
+}
+
+const JOINED_CREDENTIALS = /,[ \t]*(?:bearer|dpop)(?:[ \t]|$)/i
+
+/** Whether `header` starts with `scheme` (lower case) in any case. */
+function startsWithScheme(header: string, scheme: string): boolean {
+  return header.length >= scheme.length && header.slice(0, scheme.length).toLowerCase() === scheme
+}
+
+/**
+ * Reads Bearer credentials, or DPoP credentials too when `acceptDpop` (RFC 9449 §7.1: the
+ * `DPoP` scheme takes a token of the same syntax). `undefined` for no such credentials (absent,
+ * empty, another scheme); an {@link InvalidRequestError} (400) when malformed.
+ *
+ * @example
+ * ```ts
+ * extractCredentials('DPoP eyJhbGciOi...', true) // { scheme: 'DPoP', token: 'eyJhbGciOi...' }
+ * extractCredentials('DPoP eyJhbGciOi...', false) // undefined
+ * ```
+ */
+export function extractCredentials(
+  value: string,
+  acceptDpop: boolean,
+  realm = DEFAULT_REALM,
+): Credentials | undefined {
   let header = value
   if (
     header.length > 0 &&
@@ -37,10 +70,15 @@ export function extractBearerToken(value: string, realm = DEFAULT_REALM): string
   ) {
     header = header.replace(OWS_EDGES, '')
   }
-  if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'bearer') {
+  const scheme = startsWithScheme(header, 'bearer')
+    ? 'Bearer'
+    : acceptDpop && startsWithScheme(header, 'dpop')
+      ? 'DPoP'
+      : undefined
+  if (scheme === undefined) {
     // A proxy or the Fetch API may join repeated headers with ", ": "Basic x, Bearer y" is
     // credentials sent twice, not "no Bearer credentials".
-    if (header.includes(',') && JOINED_BEARER.test(header)) {
+    if (header.includes(',') && (acceptDpop ? JOINED_CREDENTIALS : JOINED_BEARER).test(header)) {
       throw new InvalidRequestError('more than one set of credentials was sent', {
         reason: 'multiple_authorization',
         realm,
@@ -48,36 +86,37 @@ export function extractBearerToken(value: string, realm = DEFAULT_REALM): string
     }
     return undefined
   }
-  if (header.length === 6) {
-    throw new InvalidRequestError('Bearer scheme without a token', {
+  const length = scheme.length
+  if (header.length === length) {
+    throw new InvalidRequestError(`${scheme} scheme without a token`, {
       reason: 'malformed_authorization',
       realm,
     })
   }
-  if (header.charCodeAt(6) !== 32) {
+  if (header.charCodeAt(length) !== 32) {
     // "Bearerx ..." is another scheme; "Bearer\t..." is Bearer with the wrong separator.
-    if (header.charCodeAt(6) !== 9) return undefined
-    throw new InvalidRequestError('the Bearer scheme must be followed by spaces, not tabs', {
+    if (header.charCodeAt(length) !== 9) return undefined
+    throw new InvalidRequestError(`the ${scheme} scheme must be followed by spaces, not tabs`, {
       reason: 'malformed_authorization',
       realm,
     })
   }
-  let start = 7
+  let start = length + 1
   while (start < header.length && header.charCodeAt(start) === 32) start++
   const token = header.slice(start)
   if (token === '') {
-    throw new InvalidRequestError('Bearer scheme without a token', {
+    throw new InvalidRequestError(`${scheme} scheme without a token`, {
       reason: 'malformed_authorization',
       realm,
     })
   }
   if (!B64TOKEN.test(token)) {
     throw new InvalidRequestError(
-      'the Bearer credentials must be a single token of base64url characters',
+      `the ${scheme} credentials must be a single token of base64url characters`,
       { reason: 'malformed_authorization', realm },
     )
   }
-  return token
+  return { scheme, token }
 }
 
 /**
@@ -149,6 +188,32 @@ export function parseAuthorization(
     })
   }
   return extractBearerToken(input[0] as string, realm)
+}
+
+/**
+ * Turns the Authorization input into credentials, Bearer or (when `acceptDpop`) DPoP:
+ * `undefined` when there are none; several Authorization values are an `invalid_request`.
+ *
+ * @example
+ * ```ts
+ * parseCredentials('DPoP eyJ...', true) // { scheme: 'DPoP', token: 'eyJ...' }
+ * ```
+ */
+export function parseCredentials(
+  input: AuthorizationInput,
+  acceptDpop: boolean,
+  realm = DEFAULT_REALM,
+): Credentials | undefined {
+  if (input === undefined) return undefined
+  if (typeof input === 'string') return extractCredentials(input, acceptDpop, realm)
+  if (input.length === 0) return undefined
+  if (input.length > 1) {
+    throw new InvalidRequestError('more than one Authorization header was sent', {
+      reason: 'multiple_authorization',
+      realm,
+    })
+  }
+  return extractCredentials(input[0] as string, acceptDpop, realm)
 }
 
 /** Throws the 401 for a request without Bearer credentials (RFC 6750 §3.1: no error code). */

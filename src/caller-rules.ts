@@ -9,7 +9,7 @@ import { InvalidTokenError } from './errors.js'
 import { deepFreeze, ImmutableDate } from './immutable.js'
 import type { ResolvedOptions } from './options.js'
 import { copyNames, parseScopes } from './scopes.js'
-import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
+import type { AuthInfo, TokenBinding, TokenClaims, TokenHeader } from './types.js'
 
 const NO_NAMES: readonly string[] = Object.freeze([])
 
@@ -63,6 +63,17 @@ function AuthRecord(
   this.expiresAt = Object.freeze(new ImmutableDate(claims.exp * 1000))
   this.issuedAt =
     typeof claims.iat === 'number' ? Object.freeze(new ImmutableDate(claims.iat * 1000)) : undefined
+  this.binding = bindingOf(claims.cnf)
+}
+
+/** The binding a `cnf` claim states; the binding steps prove it before a token is accepted. */
+function bindingOf(cnf: unknown): TokenBinding | undefined {
+  if (typeof cnf !== 'object' || cnf === null) return undefined
+  const { jkt } = cnf as { jkt?: unknown }
+  if (typeof jkt === 'string') return Object.freeze({ method: 'dpop', jkt })
+  const x5t = (cnf as Record<string, unknown>)['x5t#S256']
+  if (typeof x5t === 'string') return Object.freeze({ method: 'certificate', x5tS256: x5t })
+  return undefined
 }
 AuthRecord.prototype = Object.prototype
 const NewAuthInfo = AuthRecord as unknown as new (

@@ -99,6 +99,12 @@ export interface ChallengeData {
   readonly scope?: readonly string[] | undefined
   /** Extension auth-params, in order, after the RFC 6750 ones. */
   readonly params?: Readonly<Record<string, string>> | undefined
+  /**
+   * The scheme the rejected request used (`Bearer` or `DPoP`): when the context accepts several,
+   * only that scheme's challenge carries the error (RFC 9449 §7.1); the others name the realm
+   * and their own parameters. Every challenge carries the error when unset.
+   */
+  readonly scheme?: string | undefined
 }
 
 /** One authentication scheme a validator accepts, with parameters its challenges always carry. */
@@ -184,9 +190,21 @@ export function renderChallenges(data: ChallengeData, context: ChallengeContext)
     const only = schemes[0] as ChallengeScheme
     return formatSchemeChallenge(only.name, context.realm, data, only.params, context.params)
   }
+  const target =
+    data.scheme === undefined
+      ? undefined
+      : schemes.find((scheme) => scheme.name.toLowerCase() === data.scheme?.toLowerCase())
   return schemes
     .map((scheme) =>
-      formatSchemeChallenge(scheme.name, context.realm, data, scheme.params, context.params),
+      formatSchemeChallenge(
+        scheme.name,
+        context.realm,
+        target === undefined || target === scheme ? data : NO_ERROR,
+        scheme.params,
+        context.params,
+      ),
     )
     .join(', ')
 }
+
+const NO_ERROR: ChallengeData = Object.freeze({})

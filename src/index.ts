@@ -6,8 +6,11 @@
  */
 export {
   type AuthorizationInput,
+  type Credentials,
   extractBearerToken,
+  extractCredentials,
   parseAuthorization,
+  parseCredentials,
   readAuthorization,
 } from './authorization.js'
 export {
@@ -33,19 +36,25 @@ export {
   type Rejected,
   whenDecided,
 } from './decision.js'
+export { accessTokenHash, computeJwkThumbprint } from './dpop.js'
+export type { NonceSource } from './dpop-nonce.js'
 export {
   BearerGuardError,
   type BearerGuardErrorOptions,
   DEFAULT_REALM,
   InsufficientScopeError,
+  InvalidDpopProofError,
   InvalidRequestError,
   InvalidTokenError,
   KeysUnavailableError,
   type RejectionReason,
+  ServiceUnavailableError,
   UnauthorizedError,
+  UseDpopNonceError,
 } from './errors.js'
 export type { BearerGuardEvent } from './events.js'
 export { checkGuard, createGuards, type GuardFactories } from './guard.js'
+export { normalizeHtu } from './htu.js'
 export {
   type CheckName,
   type CheckStatus,
@@ -58,13 +67,21 @@ export {
 export {
   type Algorithm,
   type ClaimsProblem,
+  type DpopOptions,
   type IssuerOption,
   type JSONWebKeySet,
   type JWK,
+  type ResolvedDpopOptions,
   type ResolvedOptions,
   SUPPORTED_ALGORITHMS,
+  type TrustedProxyHeaders,
   type ValidatorOptions,
 } from './options.js'
+export {
+  createMemoryReplayStore,
+  type MemoryReplayStoreOptions,
+  type ReplayStore,
+} from './replay-store.js'
 export {
   type FetchRequestLike,
   type NodeRequestLike,
@@ -79,7 +96,7 @@ export {
   requireAnyScope,
   requireScopes,
 } from './scopes.js'
-export type { AuthInfo, Guard, TokenClaims, TokenHeader } from './types.js'
+export type { AuthInfo, Guard, TokenBinding, TokenClaims, TokenHeader } from './types.js'
 export {
   type AuthenticateOptions,
   createValidator,

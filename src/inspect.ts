@@ -415,6 +415,10 @@ export async function inspectToken(
       auth: undefined,
       key: undefined,
       pending: undefined,
+      scheme: 'Bearer',
+      request: undefined,
+      proof: undefined,
+      headers: undefined,
     }
     for (const step of STEPS) {
       const reason = reasonToSkip(step, state, report, configured)

@@ -381,9 +381,28 @@ export function checkClaims(
  * of that key, so it is never accepted as a plain Bearer token (RFC 9449 §7.2, RFC 8705 §3).
  * Whatever the `cnf` holds, even a member unknown here, the token is refused: a stolen bound
  * token must be useless without its key.
+ *
+ * With the `DPoP` scheme (`scheme`, when DPoP is on), the token must be bound to a key by
+ * `cnf.jkt` and nothing else; the proof step then checks the key.
  */
-export function checkConfirmation(claims: TokenClaims): void {
-  if (claims.cnf !== undefined) {
+export function checkConfirmation(claims: TokenClaims, scheme: 'Bearer' | 'DPoP' = 'Bearer'): void {
+  const { cnf } = claims
+  if (scheme === 'DPoP') {
+    if (
+      typeof cnf !== 'object' ||
+      cnf === null ||
+      typeof (cnf as { jkt?: unknown }).jkt !== 'string' ||
+      Object.keys(cnf).length !== 1
+    ) {
+      reject(
+        'unbound_token',
+        'the token is not bound to a DPoP key (cnf.jkt) and cannot be used with the DPoP scheme',
+        'cnf',
+      )
+    }
+    return
+  }
+  if (cnf !== undefined) {
     reject(
       'unproven_binding',
       'the token is bound to a key or certificate (cnf) and cannot be used as a Bearer token',
