@@ -33,14 +33,29 @@ export function extractBearerToken(value: string, realm = DEFAULT_REALM): string
   return extractCredentials(value, false, realm)?.token
 }
 
+/** The schemes credentials can come with. */
+export type Scheme = 'Bearer' | 'DPoP' | 'MTLS_POP'
+
+/** Which schemes besides Bearer a validator accepts. */
+export interface AcceptedSchemes {
+  readonly dpop: boolean
+  readonly mtlsPop: boolean
+}
+
+const BEARER_ONLY: AcceptedSchemes = Object.freeze({ dpop: false, mtlsPop: false })
+const DPOP_ONLY: AcceptedSchemes = Object.freeze({ dpop: true, mtlsPop: false })
+
 /** Credentials read from an Authorization header: the scheme and its token. */
 export interface Credentials {
-  /** `Bearer` (RFC 6750) or `DPoP` (RFC 9449 §7.1). */
-  readonly scheme: 'Bearer' | 'DPoP'
+  /**
+   * `Bearer` (RFC 6750), `DPoP` (RFC 9449 §7.1), or `MTLS_POP`, the scheme Entra ID's clients
+   * present certificate-bound tokens with (Microsoft Identity Web's token binding).
+   */
+  readonly scheme: Scheme
   readonly token: string
 }
 
-const JOINED_CREDENTIALS = /,[ \t]*(?:bearer|dpop)(?:[ \t]|$)/i
+const JOINED_CREDENTIALS = /,[ \t]*(?:bearer|dpop|mtls_pop)(?:[ \t]|$)/i
 
 /** Whether `header` starts with `scheme` (lower case) in any case. */
 function startsWithScheme(header: string, scheme: string): boolean {
@@ -48,8 +63,8 @@ function startsWithScheme(header: string, scheme: string): boolean {
 }
 
 /**
- * Reads Bearer credentials, or DPoP credentials too when `acceptDpop` (RFC 9449 §7.1: the
- * `DPoP` scheme takes a token of the same syntax). `undefined` for no such credentials (absent,
+ * Reads Bearer credentials, and DPoP (RFC 9449 §7.1) or `MTLS_POP` credentials too when
+ * `accepted` says so (`true`: DPoP); both schemes take a token of the same syntax. `undefined` for no such credentials (absent,
  * empty, another scheme); an {@link InvalidRequestError} (400) when malformed.
  *
  * @example
@@ -60,9 +75,11 @@ function startsWithScheme(header: string, scheme: string): boolean {
  */
 export function extractCredentials(
   value: string,
-  acceptDpop: boolean,
+  accepted: boolean | AcceptedSchemes,
   realm = DEFAULT_REALM,
 ): Credentials | undefined {
+  const schemes = accepted === true ? DPOP_ONLY : accepted === false ? BEARER_ONLY : accepted
+  const acceptsOthers = schemes.dpop || schemes.mtlsPop
   let header = value
   if (
     header.length > 0 &&
@@ -70,15 +87,17 @@ export function extractCredentials(
   ) {
     header = header.replace(OWS_EDGES, '')
   }
-  const scheme = startsWithScheme(header, 'bearer')
+  const scheme: Scheme | undefined = startsWithScheme(header, 'bearer')
     ? 'Bearer'
-    : acceptDpop && startsWithScheme(header, 'dpop')
+    : schemes.dpop && startsWithScheme(header, 'dpop')
       ? 'DPoP'
-      : undefined
+      : schemes.mtlsPop && startsWithScheme(header, 'mtls_pop')
+        ? 'MTLS_POP'
+        : undefined
   if (scheme === undefined) {
     // A proxy or the Fetch API may join repeated headers with ", ": "Basic x, Bearer y" is
     // credentials sent twice, not "no Bearer credentials".
-    if (header.includes(',') && (acceptDpop ? JOINED_CREDENTIALS : JOINED_BEARER).test(header)) {
+    if (header.includes(',') && (acceptsOthers ? JOINED_CREDENTIALS : JOINED_BEARER).test(header)) {
       throw new InvalidRequestError('more than one set of credentials was sent', {
         reason: 'multiple_authorization',
         realm,
@@ -191,7 +210,7 @@ export function parseAuthorization(
 }
 
 /**
- * Turns the Authorization input into credentials, Bearer or (when `acceptDpop`) DPoP:
+ * Turns the Authorization input into credentials, Bearer or the other `accepted` schemes:
  * `undefined` when there are none; several Authorization values are an `invalid_request`.
  *
  * @example
@@ -201,11 +220,11 @@ export function parseAuthorization(
  */
 export function parseCredentials(
   input: AuthorizationInput,
-  acceptDpop: boolean,
+  accepted: boolean | AcceptedSchemes,
   realm = DEFAULT_REALM,
 ): Credentials | undefined {
   if (input === undefined) return undefined
-  if (typeof input === 'string') return extractCredentials(input, acceptDpop, realm)
+  if (typeof input === 'string') return extractCredentials(input, accepted, realm)
   if (input.length === 0) return undefined
   if (input.length > 1) {
     throw new InvalidRequestError('more than one Authorization header was sent', {
@@ -213,7 +232,7 @@ export function parseCredentials(
       realm,
     })
   }
-  return extractCredentials(input[0] as string, acceptDpop, realm)
+  return extractCredentials(input[0] as string, accepted, realm)
 }
 
 /** Throws the 401 for a request without Bearer credentials (RFC 6750 §3.1: no error code). */

@@ -20,7 +20,15 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/
 // What WHATWG URL parsing would forgive but RFC 3986 does not: white space or control
 // characters anywhere, a backslash, an empty authority (`https:///x`), user information.
 const STRICT_SHAPE = /^https?:\/\/[^/\\?#@]+(?:[/?#][^\\]*)?$/i
-const CONTROL_OR_SPACE = /[\x00-\x20\x7f]/
+
+/** Whether `text` holds a control character or white space (C0, space, DEL). */
+function hasControlOrSpace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code <= 0x20 || code === 0x7f) return true
+  }
+  return false
+}
 
 function normalizePercent(_match: string, hex: string): string {
   const char = String.fromCharCode(Number.parseInt(hex, 16))
@@ -38,7 +46,7 @@ function normalizePercent(_match: string, hex: string): string {
  */
 export function normalizeHtu(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 8192) return undefined
-  if (!STRICT_SHAPE.test(value) || CONTROL_OR_SPACE.test(value)) return undefined
+  if (!STRICT_SHAPE.test(value) || hasControlOrSpace(value)) return undefined
   let url: URL
   try {
     url = new URL(value)

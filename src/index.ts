@@ -5,6 +5,7 @@
  * @module bearer-guard
  */
 export {
+  type AcceptedSchemes,
   type AuthorizationInput,
   type Credentials,
   extractBearerToken,
@@ -12,6 +13,7 @@ export {
   parseAuthorization,
   parseCredentials,
   readAuthorization,
+  type Scheme,
 } from './authorization.js'
 export {
   AZURE_CLOUDS,
@@ -20,6 +22,7 @@ export {
   azureAd,
   isGuid,
 } from './azure.js'
+export { certificateThumbprint, parseCertificateHeader } from './certificate-binding.js'
 export {
   type ChallengeContext,
   type ChallengeData,

@@ -244,6 +244,16 @@ export interface ValidatorOptions {
    * credentials, and any token with a `cnf` claim is refused.
    */
   dpop?: false | DpopOptions
+  /**
+   * Accept certificate-bound tokens (RFC 8705 §3): a token whose `cnf["x5t#S256"]` names a
+   * client certificate passes only when the request was made with that certificate, presented
+   * with the `Bearer` scheme or with Entra ID's `MTLS_POP` scheme. `true` reads the certificate
+   * of the TLS connection (a `node:https` server with `requestCert`); `{ certificateHeader }`
+   * reads it instead from the header a TLS-terminating proxy sets (RFC 9440 `Client-Cert`
+   * `:base64 DER:`, a URL-encoded PEM, or base64 DER): only when every request passes through
+   * that proxy, which must overwrite the header. Default off: any token with `cnf` is refused.
+   */
+  certificateBinding?: boolean | { certificateHeader: string }
 }
 
 /** The validated, normalised, frozen form of {@link ValidatorOptions}. */
@@ -311,6 +321,8 @@ export interface ResolvedOptions {
     | undefined
   /** DPoP settings, when DPoP is on. */
   readonly dpop: ResolvedDpopOptions | undefined
+  /** Certificate binding, when on: the proxy's header (lower case), or `undefined` for the TLS socket. */
+  readonly certificateBinding: { readonly header: string | undefined } | undefined
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
@@ -340,6 +352,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'validateClaims',
   'describeRejection',
   'dpop',
+  'certificateBinding',
 ])
 
 const DPOP_OPTION_NAMES: ReadonlySet<string> = new Set<keyof DpopOptions>([
@@ -565,6 +578,23 @@ function resolveDpop(value: unknown): ResolvedDpopOptions | undefined {
   })
 }
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function resolveCertificateBinding(value: unknown): ResolvedOptions['certificateBinding'] {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return Object.freeze({ header: undefined })
+  const header = (value as { certificateHeader?: unknown } | null)?.certificateHeader
+  if (
+    typeof value !== 'object' ||
+    Object.keys(value as object).some((key) => key !== 'certificateHeader') ||
+    typeof header !== 'string' ||
+    !HEADER_NAME.test(header)
+  ) {
+    fail('"certificateBinding" option must be a boolean or { certificateHeader: "header-name" }')
+  }
+  return Object.freeze({ header: header.toLowerCase() })
+}
+
 function resolveTokenCache(value: unknown): number {
   if (value === false) return 0
   if (value === undefined) return DEFAULT_TOKEN_CACHE_ENTRIES
@@ -732,6 +762,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     validateClaims: options.validateClaims,
     describeRejection: options.describeRejection,
     dpop: resolveDpop(options.dpop),
+    certificateBinding: resolveCertificateBinding(options.certificateBinding),
   }
   return Object.freeze(resolved)
 }

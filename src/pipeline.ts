@@ -12,12 +12,14 @@
  * `inspectToken` reports them as skipped with that reason.
  */
 
+import type { Scheme } from './authorization.js'
 import {
   checkAllowedClient,
   checkClaimsRule,
   checkPermissions,
   readAuthInfo,
 } from './caller-rules.js'
+import { checkCertificateBinding } from './certificate-binding.js'
 import type { ChallengeContext } from './challenge.js'
 import { checkDpopProof, replayKey, type VerifiedProof } from './dpop.js'
 import {
@@ -85,6 +87,7 @@ export type CheckName =
   | 'signature'
   | 'dpop_proof'
   | 'dpop_replay'
+  | 'certificate'
 
 /** The request a token came with, for the binding steps: read only when a step needs it. */
 export interface RequestContext {
@@ -109,7 +112,7 @@ export interface TokenState {
   /** The answer of an issuer predicate that returned a promise, awaited before the caller rules. */
   pending: Promise<void> | undefined
   /** The scheme the token came with: `DPoP` needs a proof. */
-  readonly scheme: 'Bearer' | 'DPoP'
+  readonly scheme: Scheme
   /** The request, for the binding steps; `undefined` when a token is verified on its own. */
   readonly request: RequestContext | undefined
   /** Set by `dpop_proof`. */
@@ -157,7 +160,12 @@ export const STEPS: readonly Step[] = Object.freeze([
     run: (s) => checkMaxAge(s.parsed.claims, s.options, s.now),
   },
   { name: 'sub', group: 'claims', run: (s) => checkSubject(s.parsed.claims) },
-  { name: 'cnf', group: 'claims', run: (s) => checkConfirmation(s.parsed.claims, s.scheme) },
+  {
+    name: 'cnf',
+    group: 'claims',
+    run: (s) =>
+      checkConfirmation(s.parsed.claims, s.scheme, s.options.certificateBinding !== undefined),
+  },
   {
     name: 'required_claims',
     group: 'claims',
@@ -323,6 +331,18 @@ export const BINDING_STEPS: readonly Step[] = Object.freeze([
         },
       )
     },
+  },
+  {
+    name: 'certificate',
+    group: 'binding',
+    skip: (options) =>
+      options.certificateBinding === undefined ? 'certificateBinding is off' : undefined,
+    run: (s) =>
+      checkCertificateBinding(
+        s.parsed.claims,
+        s.request?.request,
+        s.options.certificateBinding?.header,
+      ),
   },
 ] satisfies Step[])
 

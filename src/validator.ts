@@ -153,9 +153,12 @@ export function createValidator(options: ValidatorOptions): Validator {
     resolved.tokenCacheEntries > 0 ? createTokenCache(resolved.tokenCacheEntries) : undefined
   // Bound tokens (cnf) live in a cache of their own: a hit there runs the binding steps again,
   // and the Bearer cache, whose hits are answered at once, never holds one.
-  const acceptDpop = resolved.dpop !== undefined
+  const schemes = {
+    dpop: resolved.dpop !== undefined,
+    mtlsPop: resolved.certificateBinding !== undefined,
+  }
   const acceptBearer = resolved.dpop?.required !== true
-  const binding = acceptDpop
+  const binding = schemes.dpop || schemes.mtlsPop
   const boundCache =
     binding && resolved.tokenCacheEntries > 0
       ? createTokenCache(resolved.tokenCacheEntries)
@@ -264,7 +267,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     request: RequestContext | undefined,
   ): Accepted | Promise<Accepted> {
     const auth = cached.auth as AuthInfo
-    checkConfirmation(auth.claims, scheme)
+    checkConfirmation(auth.claims, scheme, schemes.mtlsPop)
     const state: TokenState = {
       token,
       parsed: { header: auth.header, claims: auth.claims, signingInputEnd: -1 },
@@ -361,7 +364,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     let credentials: Credentials | undefined
     try {
-      credentials = parseCredentials(authorization, acceptDpop)
+      credentials = parseCredentials(authorization, schemes)
     } catch (error) {
       return rejected(error)
     }

@@ -1,5 +1,5 @@
 /**
- * DPoP (RFC 9449) through every adapter over real HTTP: the shared table of
+ * DPoP (RFC 9449) and certificate-bound tokens (RFC 8705, the proxy-header form) through every adapter over real HTTP: the shared table of
  * test/helpers/dpop-cases.ts, sent to Express, Koa, Fastify, the Fetch adapter (served by
  * @hono/node-server), Hono and NestJS, each serving `/{validator}/me` for GET and POST. No adapter
  * has DPoP-specific code: each hands the request to the core and applies the decision.
@@ -46,6 +46,7 @@ import {
 const body = (auth: AuthInfo | undefined) => ({
   subject: auth?.subject ?? null,
   jkt: auth?.binding?.method === 'dpop' ? auth.binding.jkt : null,
+  x5t: auth?.binding?.method === 'certificate' ? auth.binding.x5tS256 : null,
 })
 
 interface Served {

@@ -152,7 +152,11 @@ describe('DPoP on', () => {
   it('waits for an asynchronous replay store and refuses what it has seen', async () => {
     const seen = new Set<string>()
     const replayStore: ReplayStore = {
-      add: async (id) => (seen.has(id) ? false : (seen.add(id), true)),
+      add: async (id) => {
+        if (seen.has(id)) return false
+        seen.add(id)
+        return true
+      },
     }
     const validator = createValidator({ ...base, dpop: { ...dpop, replayStore } })
     const request = await dpopRequest()

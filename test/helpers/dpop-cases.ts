@@ -4,10 +4,12 @@
  * answering `{ subject, jkt }`, and `test/adapters/dpop.test.ts` sends every case to each over
  * real HTTP. Proofs are built by hand (test/helpers/dpop.ts) at the real time.
  */
+import { createHash } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { expect } from 'vitest'
 import { createNonceSource } from '../../src/dpop-nonce.js'
 import { createValidator, type Validator } from '../../src/index.js'
+import { type Certificate, createCertificate } from '../../src/testing/certificate.js'
 import {
   createDpopKey,
   type DpopKey,
@@ -24,8 +26,11 @@ import { rsaKey, toJwks } from './keys.js'
 import { AUDIENCE, ISSUER } from './tokens.js'
 
 /** The validators every adapter serves, each at `/{name}/me`. */
-export const DPOP_VALIDATORS = ['dpop', 'nonce', 'required', 'proxy'] as const
+export const DPOP_VALIDATORS = ['dpop', 'nonce', 'required', 'proxy', 'mtls'] as const
 export type DpopValidatorName = (typeof DPOP_VALIDATORS)[number]
+
+/** The header the `mtls` validator's (pretended) TLS-terminating proxy sets. */
+export const CERT_HEADER = 'X-Client-Cert'
 
 /** The nonce secret of the `nonce` validator: tests make its nonces with their own source. */
 export const NONCE_SECRET = 'a nonce secret of at least thirty-two bytes'
@@ -35,7 +40,8 @@ const ALGS = ['ES256', 'PS256'] as const
 
 /**
  * `dpop`: Bearer and DPoP, origin {@link PUBLIC_ORIGIN}; `nonce`: the same with nonces;
- * `required`: DPoP only; `proxy`: origin from X-Forwarded-Proto and X-Forwarded-Host.
+ * `required`: DPoP only; `proxy`: origin from X-Forwarded-Proto and X-Forwarded-Host; `mtls`:
+ * certificate-bound tokens (RFC 8705), the certificate from {@link CERT_HEADER}.
  */
 export function createDpopValidators(): Record<DpopValidatorName, Validator> {
   const base = { issuer: ISSUER, audience: AUDIENCE, keys: toJwks(rsaKey) }
@@ -51,6 +57,7 @@ export function createDpopValidators(): Record<DpopValidatorName, Validator> {
       ...base,
       dpop: { trustedProxyHeaders: 'x-forwarded', algorithms: ALGS },
     }),
+    mtls: createValidator({ ...base, certificateBinding: { certificateHeader: CERT_HEADER } }),
   }
 }
 
@@ -64,11 +71,32 @@ export interface DpopCaseEnv {
   readonly token: string
   /** A plain Bearer token (no `cnf`). */
   readonly bearer: string
+  /** The client's certificate; `certToken` is bound to it. */
+  readonly certificate: Certificate
+  /** Another client's certificate. */
+  readonly otherCertificate: Certificate
+  /** Bound to `certificate` by `cnf["x5t#S256"]`. */
+  readonly certToken: string
 }
 
 export async function createDpopCaseEnv(): Promise<DpopCaseEnv> {
-  const [key, otherKey] = await Promise.all([createDpopKey(), createDpopKey()])
-  return { key, otherKey, token: await mintBoundToken(key), bearer: await mintCurrentToken() }
+  const [key, otherKey, certificate, otherCertificate] = await Promise.all([
+    createDpopKey(),
+    createDpopKey(),
+    createCertificate({ commonName: 'client', extendedKeyUsages: ['clientAuth'] }),
+    createCertificate({ commonName: 'other client', extendedKeyUsages: ['clientAuth'] }),
+  ])
+  return {
+    key,
+    otherKey,
+    token: await mintBoundToken(key),
+    bearer: await mintCurrentToken(),
+    certificate,
+    otherCertificate,
+    certToken: await mintCurrentToken({
+      cnf: { 'x5t#S256': createHash('sha256').update(certificate.der).digest('base64url') },
+    }),
+  }
 }
 
 type Headers = Array<[name: string, value: string]>
@@ -89,15 +117,15 @@ export interface DpopCase {
   headers(request: CaseRequest): Promise<Headers> | Headers
   /** Send the same headers twice: the first must pass, the second is the case. */
   twice?: true
-  /** A request with a fresh proof first, which must pass (the token is then cached). */
-  warm?: true
+  /** A good request first, which must pass (the token is then cached): `true` with the DPoP token and a fresh proof, `certificate` with the certificate-bound token and its certificate. */
+  warm?: true | 'certificate'
   status: number
   /** The exact `WWW-Authenticate`, or `undefined` when none may be sent. */
   wwwAuthenticate: string | undefined
   /** Whether the answer carries a `DPoP-Nonce` header (checked only when set). */
   nonce?: boolean
-  /** The JSON body of a 200. */
-  body?: { subject: string | null; jkt: string | null }
+  /** The JSON body of a 200: `KEY` and `CERT` stand for the thumbprints of the env's key and certificate. */
+  body?: { subject: string | null; jkt: string | null; x5t?: 'CERT' }
 }
 
 const ALGS_PARAM = `algs="${ALGS.join(' ')}"`
@@ -133,6 +161,13 @@ const good = (r: CaseRequest, extra: Parameters<typeof makeProof>[1] = {}) =>
   makeProof(r.env.key, { token: r.env.token, htu: htu(r), ...extra })
 const nonces = createNonceSource(Buffer.from(NONCE_SECRET), NONCE_LIFETIME)
 const SUBJECT = 'user-123'
+
+/** The certificate of `c` as RFC 9440's `Client-Cert` sends it: `:base64 DER:`. */
+const clientCert = (c: Certificate) => `:${c.der.toString('base64')}:`
+const MISSING_CERT = 'the token is bound to a client certificate, and the request came without one'
+const WRONG_CERT = 'the token is bound to another client certificate than the one of this request'
+const bearerOnlyError = (description: string) =>
+  `Bearer realm="api", error="invalid_token", error_description="${description}"`
 
 /** The DPoP rows: RFC 9449 §4.3, §7, §8, §11.1, and the hostile variants of each. */
 export const DPOP_CASES: readonly DpopCase[] = [
@@ -530,7 +565,119 @@ export const DPOP_CASES: readonly DpopCase[] = [
     status: 401,
     wwwAuthenticate: DPOP_BARE,
   },
+  ...MTLS_CASES(),
 ]
+
+/** The certificate-bound rows (RFC 8705 §3), the certificate from a trusted proxy's header. */
+function MTLS_CASES(): DpopCase[] {
+  const ok = { subject: SUBJECT, jkt: null, x5t: 'CERT' } as const
+  return [
+    {
+      name: 'accepts a certificate-bound token as Bearer with its certificate (RFC 9440 form)',
+      validator: 'mtls',
+      headers: (r) => [
+        ['Authorization', `Bearer ${r.env.certToken}`],
+        [CERT_HEADER, clientCert(r.env.certificate)],
+      ],
+      status: 200,
+      wwwAuthenticate: undefined,
+      body: ok,
+    },
+    {
+      name: 'accepts the certificate as a URL-encoded PEM (nginx, AWS ALB)',
+      validator: 'mtls',
+      headers: (r) => [
+        ['Authorization', `Bearer ${r.env.certToken}`],
+        [CERT_HEADER, encodeURIComponent(r.env.certificate.certificate)],
+      ],
+      status: 200,
+      wwwAuthenticate: undefined,
+      body: ok,
+    },
+    {
+      name: 'accepts Entra ID’s MTLS_POP presentation with the certificate',
+      validator: 'mtls',
+      headers: (r) => [
+        ['Authorization', `MTLS_POP ${r.env.certToken}`],
+        [CERT_HEADER, clientCert(r.env.certificate)],
+      ],
+      status: 200,
+      wwwAuthenticate: undefined,
+      body: ok,
+    },
+    {
+      name: 'refuses a certificate-bound token without a client certificate',
+      validator: 'mtls',
+      headers: (r) => [['Authorization', `Bearer ${r.env.certToken}`]],
+      status: 401,
+      wwwAuthenticate: bearerOnlyError(MISSING_CERT),
+    },
+    {
+      name: 'refuses a certificate-bound token with another client certificate',
+      validator: 'mtls',
+      headers: (r) => [
+        ['Authorization', `Bearer ${r.env.certToken}`],
+        [CERT_HEADER, clientCert(r.env.otherCertificate)],
+      ],
+      status: 401,
+      wwwAuthenticate: bearerOnlyError(WRONG_CERT),
+    },
+    {
+      name: 'refuses a cached certificate-bound token with another client certificate',
+      validator: 'mtls',
+      warm: 'certificate',
+      headers: (r) => [
+        ['Authorization', `MTLS_POP ${r.env.certToken}`],
+        [CERT_HEADER, clientCert(r.env.otherCertificate)],
+      ],
+      status: 401,
+      wwwAuthenticate: bearerOnlyError(WRONG_CERT),
+    },
+    {
+      name: 'refuses a certificate header sent twice',
+      validator: 'mtls',
+      headers: (r) => [
+        ['Authorization', `Bearer ${r.env.certToken}`],
+        [CERT_HEADER, clientCert(r.env.certificate)],
+        [CERT_HEADER, clientCert(r.env.certificate)],
+      ],
+      status: 401,
+      wwwAuthenticate: bearerOnlyError(MISSING_CERT),
+    },
+    {
+      name: 'refuses an unbound token with the MTLS_POP scheme',
+      validator: 'mtls',
+      headers: (r) => [
+        ['Authorization', `MTLS_POP ${r.env.bearer}`],
+        [CERT_HEADER, clientCert(r.env.certificate)],
+      ],
+      status: 401,
+      wwwAuthenticate: bearerOnlyError(
+        'the token is not bound to a client certificate (cnf x5t#S256) and cannot be used with the MTLS_POP scheme',
+      ),
+    },
+    {
+      name: 'refuses a DPoP-bound token where only certificates bind',
+      validator: 'mtls',
+      headers: (r) => [
+        ['Authorization', `Bearer ${r.env.token}`],
+        [CERT_HEADER, clientCert(r.env.certificate)],
+      ],
+      status: 401,
+      wwwAuthenticate: bearerOnlyError(AS_BEARER),
+    },
+    {
+      name: 'refuses a certificate-bound token where certificate binding is off',
+      validator: 'dpop',
+      headers: (r) => [
+        ['Authorization', `Bearer ${r.env.certToken}`],
+        [CERT_HEADER, clientCert(r.env.certificate)],
+      ],
+      status: 401,
+      wwwAuthenticate: bearerTokenError(AS_BEARER),
+    },
+  ]
+}
 
 /** An answer as the table checks it. */
 export interface RawResponse {
@@ -582,11 +729,23 @@ export async function runDpopCase(
   const path = `/${testCase.validator}/me`
   const request: CaseRequest = { env, path, host: new URL(base).host }
   const method = testCase.method ?? 'GET'
-  if (testCase.warm === true) {
-    const first = await sendRaw(`${base}${path}`, 'GET', [
-      ['Authorization', `DPoP ${env.token}`],
-      ['DPoP', await makeProof(env.key, { token: env.token, htu: `${PUBLIC_ORIGIN}${path}` })],
-    ])
+  if (testCase.warm !== undefined) {
+    const first = await sendRaw(
+      `${base}${path}`,
+      'GET',
+      testCase.warm === true
+        ? [
+            ['Authorization', `DPoP ${env.token}`],
+            [
+              'DPoP',
+              await makeProof(env.key, { token: env.token, htu: `${PUBLIC_ORIGIN}${path}` }),
+            ],
+          ]
+        : [
+            ['Authorization', `Bearer ${env.certToken}`],
+            [CERT_HEADER, clientCert(env.certificate)],
+          ],
+    )
     expect(first.status).toBe(200)
   }
   const headers = await testCase.headers(request)
@@ -610,7 +769,12 @@ export async function runDpopCase(
     expect(JSON.parse(res.text)).toEqual({
       ...testCase.body,
       jkt: jkt === 'KEY' ? env.key.jkt : jkt,
+      x5t:
+        testCase.body.x5t === 'CERT'
+          ? createHash('sha256').update(env.certificate.der).digest('base64url')
+          : null,
     })
   }
   expect(res.text).not.toContain(env.token)
+  expect(res.text).not.toContain(env.certToken)
 }
