@@ -75,6 +75,44 @@ export function accessTokenHash(token: string): string {
   return createHash('sha256').update(token, 'ascii').digest('base64url')
 }
 
+/**
+ * Hot-path memos (bench/dpop.ts measures them): a client repeats its proof header, its `htu` and
+ * its token, so their derived values are kept, each map bounded, its oldest entry going first.
+ * Every value is a pure function of its key's exact text.
+ */
+const knownHeaders = new Map<
+  string,
+  { readonly jkt: string | undefined; readonly verifier: SignatureVerifier | undefined }
+>()
+const MAX_MEMO = 1_024
+const normalHtus = new Map<string, string | undefined>()
+let lastToken = ''
+let lastTokenHash = ''
+
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value as string)
+  memo.set(key, value)
+  return value
+}
+
+/** {@link normalizeHtu}, remembered for recent values. */
+export function normalizeHtuCached(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const known = normalHtus.get(value)
+  return known !== undefined || normalHtus.has(value)
+    ? known
+    : remember(normalHtus, value, normalizeHtu(value))
+}
+
+/** {@link accessTokenHash}, remembered for the last token (a repeated token is the common case). */
+function tokenHash(token: string): string {
+  if (token !== lastToken) {
+    lastTokenHash = accessTokenHash(token)
+    lastToken = token
+  }
+  return lastTokenHash
+}
+
 interface ProofKey {
   readonly key: KeyObject
   readonly verifiers: Map<string, SignatureVerifier | undefined>
@@ -169,8 +207,22 @@ export function checkDpopProof(
       fail('bad_proof_key', 'the DPoP proof jwk must be a public key', 'jwk')
     }
   }
-  const jkt = computeJwkThumbprint(members)
-  const verifier = jkt === undefined ? undefined : verifierFor(members, jkt, header.alg)
+  // A client sends the same protected header (typ, alg, jwk) with every proof: its thumbprint
+  // and verifier are found by the header's exact text instead of hashing the jwk again.
+  const headerText = proof.slice(0, proof.indexOf('.'))
+  let known = knownHeaders.get(headerText)
+  if (known === undefined) {
+    const thumbprint = computeJwkThumbprint(members)
+    known = {
+      jkt: thumbprint,
+      verifier: thumbprint === undefined ? undefined : verifierFor(members, thumbprint, header.alg),
+    }
+    if (knownHeaders.size >= MAX_PROOF_KEYS) {
+      knownHeaders.delete(knownHeaders.keys().next().value as string)
+    }
+    knownHeaders.set(headerText, known)
+  }
+  const { jkt, verifier } = known
   if (jkt === undefined || verifier === undefined) {
     fail('bad_proof_key', 'the DPoP proof jwk is not a usable key for its alg', 'jwk')
   }
@@ -187,7 +239,7 @@ export function checkDpopProof(
   if (target.uri === undefined) {
     fail('unknown_origin', 'the URI of this request cannot be established', 'htu')
   }
-  if (normalizeHtu(htu) !== target.uri) {
+  if (normalizeHtuCached(htu) !== target.uri) {
     fail('wrong_proof_uri', 'the DPoP proof htu is not the URI of this request', 'htu')
   }
   if (typeof iat !== 'number' || !Number.isFinite(iat)) {
@@ -199,7 +251,7 @@ export function checkDpopProof(
   if (iat < now - dpop.maxProofAge - options.clockTolerance) {
     fail('stale_proof', 'the DPoP proof is too old (iat)', 'iat')
   }
-  if (typeof ath !== 'string' || ath !== accessTokenHash(token)) {
+  if (typeof ath !== 'string' || ath !== tokenHash(token)) {
     fail('wrong_proof_token', 'the DPoP proof ath does not match the access token', 'ath')
   }
   const cnf = claims.cnf as { jkt?: unknown } | undefined

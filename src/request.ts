@@ -10,7 +10,8 @@
  * Next.js, Bun, Deno, Workers), where repeated header lines arrive joined with `, `.
  */
 import type { AuthorizationInput } from './authorization.js'
-import { normalizeHtu, normalizeOrigin, targetPath } from './htu.js'
+import { normalizeHtuCached } from './dpop.js'
+import { normalizeOrigin, targetPath } from './htu.js'
 import type { TrustedProxyHeaders } from './options.js'
 
 /** A TLS socket as Node's `tls.TLSSocket` exposes the peer certificate. */
@@ -172,5 +173,5 @@ export function readRequestUri(
 ): string | undefined {
   const path = readRequestPath(request, target)
   if (origin === undefined || path === undefined) return undefined
-  return normalizeHtu(origin + path)
+  return normalizeHtuCached(origin + path)
 }
