@@ -162,6 +162,37 @@ export function peekBearerToken(input: AuthorizationInput): string | undefined {
 }
 
 /**
+ * The would-be credentials of a plain `<scheme> <token>` value for the schemes besides Bearer
+ * (`dpop`, `mtls_pop`, lower case), found without validating them: for a lookup among tokens that
+ * were already verified, as {@link peekBearerToken}.
+ */
+export function peekCredentials(
+  input: AuthorizationInput,
+  accepted: AcceptedSchemes,
+): Credentials | undefined {
+  const value = typeof input === 'string' ? input : input?.length === 1 ? input[0] : undefined
+  if (value === undefined) return undefined
+  const bearer = peekBearerToken(value)
+  if (bearer !== undefined) return { scheme: 'Bearer', token: bearer }
+  const scheme: Scheme | undefined =
+    accepted.dpop &&
+    value.length > 5 &&
+    value.charCodeAt(4) === 32 &&
+    startsWithScheme(value, 'dpop')
+      ? 'DPoP'
+      : accepted.mtlsPop &&
+          value.length > 9 &&
+          value.charCodeAt(8) === 32 &&
+          startsWithScheme(value, 'mtls_pop')
+        ? 'MTLS_POP'
+        : undefined
+  if (scheme === undefined) return undefined
+  let start = scheme.length + 1
+  while (value.charCodeAt(start) === 32) start++
+  return { scheme, token: value.slice(start) }
+}
+
+/**
  * Collects every Authorization value from Node's `rawHeaders` (name, value, name, value...).
  * Node keeps only the first repeated Authorization header in `req.headers`, and credentials sent
  * twice must be refused, so adapters read the raw list. Returns `undefined`, one value, or all.

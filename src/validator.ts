@@ -5,6 +5,7 @@ import {
   parseAuthorization,
   parseCredentials,
   peekBearerToken,
+  peekCredentials,
 } from './authorization.js'
 import {
   type ChallengeContext,
@@ -361,6 +362,14 @@ export function createValidator(options: ValidatorOptions): Validator {
       if (token !== undefined) return decideToken(token, now)
       // No credentials is not a rejected token: no event (RFC 6750 §3.1, no error code either).
       return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
+    }
+    if (boundCache !== undefined) {
+      // A bound token verified before, found as a Bearer one is: its binding is still proved.
+      const peeked = peekCredentials(authorization, schemes)
+      const hit = peeked === undefined ? undefined : boundCache.get(peeked.token, now)
+      if (hit !== undefined && (peeked?.scheme !== 'Bearer' || acceptBearer)) {
+        return decideToken(peeked?.token as string, now, peeked?.scheme, request, hit)
+      }
     }
     let credentials: Credentials | undefined
     try {
