@@ -80,18 +80,41 @@ export function authenticate(
   const validator = core.toValidator(optionsOrValidator)
   // A copy: changing the caller's object later must not change what this function accepts.
   const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
-  const answer = (decision: core.Decision): AuthInfo | undefined | Response => {
+  const answer = (
+    request: core.FetchRequestLike,
+    decision: core.Decision,
+  ): AuthInfo | undefined | Response => {
     if (decision.error !== undefined)
       return withHeaders(toResponse(decision.error), decision.headers)
+    if (decision.headers !== undefined) acceptedHeaders.set(request, decision.headers)
     return decision.auth
   }
   return async (request) => {
     const pending = validator.decide(request, authOptions)
-    return answer(pending instanceof Promise ? await pending : pending)
+    return answer(request, pending instanceof Promise ? await pending : pending)
   }
 }
 
-/** A Response with the decision's own headers added (none yet; `DPoP-Nonce` later). */
+// The headers of an accepted decision (a rotated `DPoP-Nonce`), until the app's Response is made.
+const acceptedHeaders = new WeakMap<object, Readonly<Record<string, string>>>()
+
+/**
+ * Adds to the app's Response the headers the decision about `request` carries when it was
+ * accepted (a new `DPoP-Nonce` when nonces rotate, RFC 9449 §8.2); a rejection's Response has
+ * them already. Returns the same Response.
+ *
+ * @example
+ * ```ts
+ * const auth = await authenticateRequest(request)
+ * if (auth instanceof Response) return auth
+ * return withDecisionHeaders(request, Response.json({ subject: auth.subject }))
+ * ```
+ */
+export function withDecisionHeaders(request: core.FetchRequestLike, response: Response): Response {
+  return withHeaders(response, acceptedHeaders.get(request))
+}
+
+/** A Response with the decision's own headers added (`DPoP-Nonce`). */
 function withHeaders(response: Response, headers: Readonly<Record<string, string>> | undefined) {
   if (headers !== undefined)
     for (const name of Object.keys(headers)) response.headers.set(name, headers[name] as string)

@@ -55,7 +55,8 @@ export function authenticate(
   // A copy: changing the caller's object later must not change what this middleware accepts.
   const authOptions: AuthenticateOptions = { credentialsRequired: options.credentialsRequired }
   return async (ctx, next) => {
-    const pending = validator.decide(ctx.req, authOptions)
+    // ctx.originalUrl: the request target as sent, whatever a mounted app made of `url`.
+    const pending = validator.decide(ctx.req, authOptions, ctx.originalUrl)
     // A repeated token is decided at once, without awaiting a promise.
     const decision = pending instanceof Promise ? await pending : pending
     if (decision.headers !== undefined) ctx.set(decision.headers)

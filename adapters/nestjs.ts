@@ -30,6 +30,7 @@ import {
   Injectable,
   Module,
   type ModuleMetadata,
+  Optional,
   type Provider,
   SetMetadata,
   UseGuards,
@@ -91,6 +92,7 @@ export class BearerAuthGuard implements CanActivate {
     @Inject(BEARER_GUARD_VALIDATOR) private readonly validator: Validator,
     @Inject(BEARER_GUARD_OPTIONS) private readonly options: AuthenticateOptions,
     @Inject(Reflector) private readonly reflector: Reflector,
+    @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
   /** Authenticates the request (once, however often the guard is applied) and checks its requirements. */
@@ -99,6 +101,12 @@ export class BearerAuthGuard implements CanActivate {
     if (!authenticated.has(request)) {
       const pending = this.validator.decide(request, this.options)
       const decision = pending instanceof Promise ? await pending : pending
+      if (decision.headers !== undefined && this.adapterHost !== undefined) {
+        const response = context.switchToHttp().getResponse<unknown>()
+        for (const [name, value] of Object.entries(decision.headers)) {
+          this.adapterHost.httpAdapter.setHeader(response, name, value)
+        }
+      }
       if (decision.error !== undefined) throw decision.error
       request.auth = decision.auth
       authenticated.add(request)

@@ -30,6 +30,56 @@ const OWS_EDGES = /^[ \t]+|[ \t]+$/g
  * ```
  */
 export function extractBearerToken(value: string, realm = DEFAULT_REALM): string | undefined {
+  return extractCredentials(value, false, realm)?.token
+}
+
+/** The schemes credentials can come with. */
+export type Scheme = 'Bearer' | 'DPoP' | 'MTLS_POP'
+
+/** Which schemes besides Bearer a validator accepts. */
+export interface AcceptedSchemes {
+  readonly dpop: boolean
+  readonly mtlsPop: boolean
+}
+
+const BEARER_ONLY: AcceptedSchemes = Object.freeze({ dpop: false, mtlsPop: false })
+const DPOP_ONLY: AcceptedSchemes = Object.freeze({ dpop: true, mtlsPop: false })
+
+/** Credentials read from an Authorization header: the scheme and its token. */
+export interface Credentials {
+  /**
+   * `Bearer` (RFC 6750), `DPoP` (RFC 9449 §7.1), or `MTLS_POP`, the scheme Entra ID's clients
+   * present certificate-bound tokens with (Microsoft Identity Web's token binding).
+   */
+  readonly scheme: Scheme
+  readonly token: string
+}
+
+const JOINED_CREDENTIALS = /,[ \t]*(?:bearer|dpop|mtls_pop)(?:[ \t]|$)/i
+
+/** Whether `header` starts with `scheme` (lower case) in any case. */
+function startsWithScheme(header: string, scheme: string): boolean {
+  return header.length >= scheme.length && header.slice(0, scheme.length).toLowerCase() === scheme
+}
+
+/**
+ * Reads Bearer credentials, and DPoP (RFC 9449 §7.1) or `MTLS_POP` credentials too when
+ * `accepted` says so (`true`: DPoP); both schemes take a token of the same syntax. `undefined` for no such credentials (absent,
+ * empty, another scheme); an {@link InvalidRequestError} (400) when malformed.
+ *
+ * @example
+ * ```ts
+ * extractCredentials('DPoP eyJhbGciOi...', true) // { scheme: 'DPoP', token: 'eyJhbGciOi...' }
+ * extractCredentials('DPoP eyJhbGciOi...', false) // undefined
+ * ```
+ */
+export function extractCredentials(
+  value: string,
+  accepted: boolean | AcceptedSchemes,
+  realm = DEFAULT_REALM,
+): Credentials | undefined {
+  const schemes = accepted === true ? DPOP_ONLY : accepted === false ? BEARER_ONLY : accepted
+  const acceptsOthers = schemes.dpop || schemes.mtlsPop
   let header = value
   if (
     header.length > 0 &&
@@ -37,10 +87,17 @@ export function extractBearerToken(value: string, realm = DEFAULT_REALM): string
   ) {
     header = header.replace(OWS_EDGES, '')
   }
-  if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'bearer') {
+  const scheme: Scheme | undefined = startsWithScheme(header, 'bearer')
+    ? 'Bearer'
+    : schemes.dpop && startsWithScheme(header, 'dpop')
+      ? 'DPoP'
+      : schemes.mtlsPop && startsWithScheme(header, 'mtls_pop')
+        ? 'MTLS_POP'
+        : undefined
+  if (scheme === undefined) {
     // A proxy or the Fetch API may join repeated headers with ", ": "Basic x, Bearer y" is
     // credentials sent twice, not "no Bearer credentials".
-    if (header.includes(',') && JOINED_BEARER.test(header)) {
+    if (header.includes(',') && (acceptsOthers ? JOINED_CREDENTIALS : JOINED_BEARER).test(header)) {
       throw new InvalidRequestError('more than one set of credentials was sent', {
         reason: 'multiple_authorization',
         realm,
@@ -48,36 +105,37 @@ export function extractBearerToken(value: string, realm = DEFAULT_REALM): string
     }
     return undefined
   }
-  if (header.length === 6) {
-    throw new InvalidRequestError('Bearer scheme without a token', {
+  const length = scheme.length
+  if (header.length === length) {
+    throw new InvalidRequestError(`${scheme} scheme without a token`, {
       reason: 'malformed_authorization',
       realm,
     })
   }
-  if (header.charCodeAt(6) !== 32) {
+  if (header.charCodeAt(length) !== 32) {
     // "Bearerx ..." is another scheme; "Bearer\t..." is Bearer with the wrong separator.
-    if (header.charCodeAt(6) !== 9) return undefined
-    throw new InvalidRequestError('the Bearer scheme must be followed by spaces, not tabs', {
+    if (header.charCodeAt(length) !== 9) return undefined
+    throw new InvalidRequestError(`the ${scheme} scheme must be followed by spaces, not tabs`, {
       reason: 'malformed_authorization',
       realm,
     })
   }
-  let start = 7
+  let start = length + 1
   while (start < header.length && header.charCodeAt(start) === 32) start++
   const token = header.slice(start)
   if (token === '') {
-    throw new InvalidRequestError('Bearer scheme without a token', {
+    throw new InvalidRequestError(`${scheme} scheme without a token`, {
       reason: 'malformed_authorization',
       realm,
     })
   }
   if (!B64TOKEN.test(token)) {
     throw new InvalidRequestError(
-      'the Bearer credentials must be a single token of base64url characters',
+      `the ${scheme} credentials must be a single token of base64url characters`,
       { reason: 'malformed_authorization', realm },
     )
   }
-  return token
+  return { scheme, token }
 }
 
 /**
@@ -101,6 +159,37 @@ export function peekBearerToken(input: AuthorizationInput): string | undefined {
   let start = 7
   while (value.charCodeAt(start) === 32) start++
   return value.slice(start)
+}
+
+/**
+ * The would-be credentials of a plain `<scheme> <token>` value for the schemes besides Bearer
+ * (`dpop`, `mtls_pop`, lower case), found without validating them: for a lookup among tokens that
+ * were already verified, as {@link peekBearerToken}.
+ */
+export function peekCredentials(
+  input: AuthorizationInput,
+  accepted: AcceptedSchemes,
+): Credentials | undefined {
+  const value = typeof input === 'string' ? input : input?.length === 1 ? input[0] : undefined
+  if (value === undefined) return undefined
+  const bearer = peekBearerToken(value)
+  if (bearer !== undefined) return { scheme: 'Bearer', token: bearer }
+  const scheme: Scheme | undefined =
+    accepted.dpop &&
+    value.length > 5 &&
+    value.charCodeAt(4) === 32 &&
+    startsWithScheme(value, 'dpop')
+      ? 'DPoP'
+      : accepted.mtlsPop &&
+          value.length > 9 &&
+          value.charCodeAt(8) === 32 &&
+          startsWithScheme(value, 'mtls_pop')
+        ? 'MTLS_POP'
+        : undefined
+  if (scheme === undefined) return undefined
+  let start = scheme.length + 1
+  while (value.charCodeAt(start) === 32) start++
+  return { scheme, token: value.slice(start) }
 }
 
 /**
@@ -149,6 +238,32 @@ export function parseAuthorization(
     })
   }
   return extractBearerToken(input[0] as string, realm)
+}
+
+/**
+ * Turns the Authorization input into credentials, Bearer or the other `accepted` schemes:
+ * `undefined` when there are none; several Authorization values are an `invalid_request`.
+ *
+ * @example
+ * ```ts
+ * parseCredentials('DPoP eyJ...', true) // { scheme: 'DPoP', token: 'eyJ...' }
+ * ```
+ */
+export function parseCredentials(
+  input: AuthorizationInput,
+  accepted: boolean | AcceptedSchemes,
+  realm = DEFAULT_REALM,
+): Credentials | undefined {
+  if (input === undefined) return undefined
+  if (typeof input === 'string') return extractCredentials(input, accepted, realm)
+  if (input.length === 0) return undefined
+  if (input.length > 1) {
+    throw new InvalidRequestError('more than one Authorization header was sent', {
+      reason: 'multiple_authorization',
+      realm,
+    })
+  }
+  return extractCredentials(input[0] as string, accepted, realm)
 }
 
 /** Throws the 401 for a request without Bearer credentials (RFC 6750 §3.1: no error code). */

@@ -9,7 +9,7 @@ import { InvalidTokenError } from './errors.js'
 import { deepFreeze, ImmutableDate } from './immutable.js'
 import type { ResolvedOptions } from './options.js'
 import { copyNames, parseScopes } from './scopes.js'
-import type { AuthInfo, TokenClaims, TokenHeader } from './types.js'
+import type { AuthInfo, TokenBinding, TokenClaims, TokenHeader } from './types.js'
 
 const NO_NAMES: readonly string[] = Object.freeze([])
 
@@ -31,6 +31,16 @@ function isAppOnly(claims: TokenClaims, scopes: readonly string[]): boolean {
     (claims.gty === 'client-credentials' ||
       (typeof claims.oid === 'string' && claims.oid === claims.sub))
   )
+}
+
+/** The binding a `cnf` claim states; the binding steps prove it before a token is accepted. */
+function bindingOf(cnf: unknown): TokenBinding | undefined {
+  if (typeof cnf !== 'object' || cnf === null) return undefined
+  const { jkt } = cnf as { jkt?: unknown }
+  if (typeof jkt === 'string') return Object.freeze({ method: 'dpop', jkt })
+  const x5t = (cnf as Record<string, unknown>)['x5t#S256']
+  if (typeof x5t === 'string') return Object.freeze({ method: 'certificate', x5tS256: x5t })
+  return undefined
 }
 
 /** A claim read as a list of names, or `undefined` when it has the wrong shape. */
@@ -87,6 +97,7 @@ export function readAuthInfo(
       typeof claims.iat === 'number'
         ? Object.freeze(new ImmutableDate(claims.iat * 1000))
         : undefined,
+    binding: bindingOf(claims.cnf),
   }
   attachContext(auth, context)
   return Object.freeze(auth)

@@ -105,6 +105,12 @@ export interface ChallengeData {
    * sends `realm=""`. Default the validator's realm.
    */
   readonly realm?: string | undefined
+  /**
+   * The scheme the rejected request used (`Bearer` or `DPoP`): when the context accepts several,
+   * only that scheme's challenge carries the error (RFC 9449 §7.1); the others name the realm
+   * and their own parameters. Every challenge carries the error when unset.
+   */
+  readonly scheme?: string | undefined
 }
 
 /** One authentication scheme a validator accepts, with parameters its challenges always carry. */
@@ -219,16 +225,22 @@ export function renderChallenges(data: ChallengeData, context: ChallengeContext)
       context.params,
     )
   }
+  const target =
+    data.scheme === undefined
+      ? undefined
+      : schemes.find((scheme) => scheme.name.toLowerCase() === data.scheme?.toLowerCase())
   return schemes
     .map((scheme) =>
       formatSchemeChallenge(
         scheme.name,
         context.realm,
-        data,
-        byError,
+        target === undefined || target === scheme ? data : NO_ERROR,
+        target === undefined || target === scheme ? byError : undefined,
         scheme.params,
         context.params,
       ),
     )
     .join(', ')
 }
+
+const NO_ERROR: ChallengeData = Object.freeze({})

@@ -60,6 +60,26 @@ export type RejectionReason =
   | 'wrong_client'
   | 'wrong_token_version'
   | 'unproven_binding'
+  | 'unbound_token'
+  | 'missing_proof'
+  | 'multiple_proofs'
+  | 'malformed_proof'
+  | 'unsupported_proof_algorithm'
+  | 'bad_proof_key'
+  | 'bad_proof_signature'
+  | 'wrong_proof_method'
+  | 'wrong_proof_uri'
+  | 'stale_proof'
+  | 'proof_in_future'
+  | 'wrong_proof_token'
+  | 'wrong_proof_key'
+  | 'replayed_proof'
+  | 'missing_nonce'
+  | 'stale_nonce'
+  | 'unknown_origin'
+  | 'replay_store_unavailable'
+  | 'missing_certificate'
+  | 'wrong_certificate'
   | 'no_permissions'
   | 'missing_scope'
   | 'missing_role'
@@ -90,6 +110,8 @@ export interface BearerGuardErrorOptions {
   params?: Readonly<Record<string, string>>
   /** A fuller description for logs (`onEvent`), when the public one leaves details out. */
   detail?: string
+  /** The scheme whose challenge carries the error when several are accepted (`DPoP`). */
+  scheme?: string
 }
 
 /** The default protection space named in challenges. */
@@ -145,6 +167,8 @@ export class BearerGuardError extends Error {
   declare readonly params?: Readonly<Record<string, string>>
   /** A fuller description for logs, when the public message leaves details out. Never sent. */
   declare readonly detail?: string
+  /** The scheme of the request (`Bearer`, `DPoP`), whose challenge carries the error. */
+  declare scheme?: string
 
   constructor(
     status: number,
@@ -168,6 +192,7 @@ export class BearerGuardError extends Error {
     if (options.claim !== undefined) hide(this, 'claim', options.claim)
     if (options.params !== undefined) hide(this, 'params', Object.freeze({ ...options.params }))
     if (options.detail !== undefined) hide(this, 'detail', options.detail)
+    if (options.scheme !== undefined) hide(this, 'scheme', options.scheme)
     createError(status, this)
     Object.defineProperty(this, 'name', {
       value: new.target.name,
@@ -188,6 +213,7 @@ export class BearerGuardError extends Error {
       error: this.code,
       description: this.code === undefined ? undefined : this.message,
       params: this.params,
+      scheme: this.scheme,
     }
   }
 
@@ -195,7 +221,8 @@ export class BearerGuardError extends Error {
    * Writes the response headers for a validator's challenge context: `WWW-Authenticate` with its
    * realm and schemes. Called where the decision leaves the core; returns the error.
    */
-  render(context: ChallengeContext): this {
+  render(context: ChallengeContext, scheme?: string): this {
+    if (scheme !== undefined && this.scheme === undefined) hide(this, 'scheme', scheme)
     const data = this.challenge()
     if (data !== undefined) this.headers['WWW-Authenticate'] = renderChallenges(data, context)
     return this
@@ -285,6 +312,7 @@ export class InsufficientScopeError extends BearerGuardError {
       description: this.message,
       scope: this.scopes,
       params: this.params,
+      scheme: this.scheme,
     }
   }
 }
@@ -382,6 +410,50 @@ export class TokenExchangeError extends BearerGuardError {
     if (status === 503) {
       this.headers['Retry-After'] = String(Math.max(1, Math.ceil(options.retryAfter ?? 5)))
     }
+  }
+
+  override challenge(): undefined {
+    return undefined
+  }
+}
+
+/** The context of a bare DPoP error: DPoP only, in `realm`. */
+function dpopContextOf(realm: string | undefined): ChallengeContext {
+  return Object.freeze({ realm: realm ?? DEFAULT_REALM, schemes: DPOP_ONLY })
+}
+const DPOP_ONLY = Object.freeze([Object.freeze({ name: 'DPoP' })])
+
+/**
+ * 401 `invalid_dpop_proof` (RFC 9449 §7.1): the DPoP proof of the request is missing, malformed,
+ * badly signed, for another request, too old, replayed, or made with another key than the one
+ * the token is bound to.
+ */
+export class InvalidDpopProofError extends BearerGuardError {
+  constructor(description: string, options: BearerGuardErrorOptions) {
+    super(401, description, 'invalid_dpop_proof', { scheme: 'DPoP', ...options })
+    this.render(dpopContextOf(options.realm))
+  }
+}
+
+/**
+ * 401 `use_dpop_nonce` (RFC 9449 §8, §9): the proof must carry the nonce the server provides in
+ * the `DPoP-Nonce` header of this answer; the client retries with it.
+ */
+export class UseDpopNonceError extends BearerGuardError {
+  constructor(description: string, options: BearerGuardErrorOptions) {
+    super(401, description, 'use_dpop_nonce', { scheme: 'DPoP', ...options })
+    this.render(dpopContextOf(options.realm))
+  }
+}
+
+/**
+ * 503: a service the decision needs (the DPoP replay store) cannot be asked now. Not a 401: the
+ * client did nothing wrong; `Retry-After` is set.
+ */
+export class ServiceUnavailableError extends BearerGuardError {
+  constructor(description: string, retryAfterSeconds: number, options: BearerGuardErrorOptions) {
+    super(503, description, undefined, options)
+    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)))
   }
 
   override challenge(): undefined {

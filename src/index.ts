@@ -11,10 +11,15 @@ export {
   requireAuthContext,
 } from './auth-contexts.js'
 export {
+  type AcceptedSchemes,
   type AuthorizationInput,
+  type Credentials,
   extractBearerToken,
+  extractCredentials,
   parseAuthorization,
+  parseCredentials,
   readAuthorization,
+  type Scheme,
 } from './authorization.js'
 export {
   AZURE_CLOUDS,
@@ -23,6 +28,7 @@ export {
   azureAd,
   isGuid,
 } from './azure.js'
+export { certificateThumbprint, parseCertificateHeader } from './certificate-binding.js'
 export {
   type ChallengeContext,
   type ChallengeData,
@@ -41,6 +47,8 @@ export {
   type Rejected,
   whenDecided,
 } from './decision.js'
+export { accessTokenHash, computeJwkThumbprint } from './dpop.js'
+export type { NonceSource } from './dpop-nonce.js'
 export {
   BearerGuardError,
   type BearerGuardErrorOptions,
@@ -49,15 +57,19 @@ export {
   InsufficientClaimsError,
   InsufficientScopeError,
   InsufficientUserAuthenticationError,
+  InvalidDpopProofError,
   InvalidRequestError,
   InvalidTokenError,
   KeysUnavailableError,
   type RejectionReason,
+  ServiceUnavailableError,
   TokenExchangeError,
   UnauthorizedError,
+  UseDpopNonceError,
 } from './errors.js'
 export type { BearerGuardEvent } from './events.js'
 export { checkGuard, createGuards, type GuardFactories } from './guard.js'
+export { normalizeHtu } from './htu.js'
 export {
   type AuthenticationSummary,
   type CheckName,
@@ -72,13 +84,21 @@ export {
 export {
   type Algorithm,
   type ClaimsProblem,
+  type DpopOptions,
   type IssuerOption,
   type JSONWebKeySet,
   type JWK,
+  type ResolvedDpopOptions,
   type ResolvedOptions,
   SUPPORTED_ALGORITHMS,
+  type TrustedProxyHeaders,
   type ValidatorOptions,
 } from './options.js'
+export {
+  createMemoryReplayStore,
+  type MemoryReplayStoreOptions,
+  type ReplayStore,
+} from './replay-store.js'
 export {
   type FetchRequestLike,
   type NodeRequestLike,
@@ -94,7 +114,7 @@ export {
   requireScopes,
 } from './scopes.js'
 export { requireStepUp, type StepUpOptions } from './step-up.js'
-export type { AuthInfo, Guard, TokenClaims, TokenHeader } from './types.js'
+export type { AuthInfo, Guard, TokenBinding, TokenClaims, TokenHeader } from './types.js'
 export {
   type AuthenticateOptions,
   createValidator,

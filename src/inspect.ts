@@ -14,6 +14,7 @@ import type { BearerGuardEvent } from './events.js'
 import { createKeySourceFor, type KeySource } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
 import {
+  BINDING_STEPS,
   type CheckName,
   explainRejection,
   isExplained,
@@ -21,6 +22,7 @@ import {
   type Step,
   type TokenState,
 } from './pipeline.js'
+import type { FetchRequestLike } from './request.js'
 import { parseScopes } from './scopes.js'
 import { formatAge, type ParsedToken, parseToken } from './token.js'
 import type { Guard, TokenClaims } from './types.js'
@@ -123,6 +125,13 @@ export interface InspectSettings {
    * the claims or step-up challenge it would ask with.
    */
   guards?: readonly Guard[]
+  /**
+   * The request a DPoP-bound token came with, to explain its proof (RFC 9449 §4.3): the
+   * `DPoP` header, the method and the URL (its path is compared with the options'
+   * `dpop.publicOrigin`). Adds the `dpop_proof` check; `dpop_replay` is reported as skipped, as
+   * an inspection records no proof. Needs options with `dpop`.
+   */
+  proof?: { dpop: string; method: string; url: string }
 }
 
 const NEUTRAL = 'urn:bearer-guard:inspect'
@@ -303,6 +312,18 @@ function isBearerGuardError(error: unknown): error is BearerGuardError {
   )
 }
 
+/** The DPoP steps an inspection with a proof runs (the replay check is reported as skipped). */
+const PROOF_STEPS = BINDING_STEPS.filter((step) => step.name.startsWith('dpop_'))
+
+/** A Fetch-shaped request carrying one DPoP proof. */
+function proofRequest(proof: NonNullable<InspectSettings['proof']>): FetchRequestLike {
+  return {
+    method: proof.method,
+    url: proof.url,
+    headers: { get: (name) => (name.toLowerCase() === 'dpop' ? proof.dpop : null) },
+  }
+}
+
 /** Why a step does not run in this inspection; `undefined` when it runs. */
 function reasonToSkip(
   step: Step,
@@ -322,6 +343,8 @@ function reasonToSkip(
   }
   const unused = step.skip?.(state.options)
   if (unused !== undefined) return unused
+  if (name === 'dpop_replay') return 'an inspection records no proof, so a replay cannot be told'
+  if (name === 'dpop_proof' && report.failed('cnf')) return 'the token is not bound to a DPoP key'
   if (name === 'max_age' && report.failed('iat')) return 'the iat claim is not valid'
   if (group === 'caller' && name !== 'permission_claims' && state.auth === undefined) {
     return 'the scp, scope or roles claim is malformed'
@@ -398,7 +421,15 @@ function detailOf(name: CheckName, state: TokenState): string {
     case 'max_age':
       return `issued within the last ${options.maxTokenAge} s`
     case 'cnf':
-      return 'no cnf: not bound to a key or certificate'
+      return claims.cnf === undefined
+        ? 'no cnf: not bound to a key or certificate'
+        : `bound by cnf ${quote(claims.cnf)}`
+    case 'dpop_proof': {
+      const found = state.proof
+      return found === undefined
+        ? 'no proof checked'
+        : `proof by key ${quote(found.jkt)}, jti ${quote(found.jti)}, iat ${describeTime(found.iat, now)}: typ, alg, jwk, signature, htm, htu, iat, ath, key${options.dpop?.nonce === undefined ? '' : ', nonce'} all fit`
+    }
     case 'required_claims':
       return `present: ${options.requiredClaims.join(', ')}`
     case 'permission_claims':
@@ -459,6 +490,10 @@ export async function inspectToken(
   ) {
     throw new TypeError('"guards" setting must be an array of guards')
   }
+  const { proof } = settings
+  if (proof !== undefined && (resolved.dpop === undefined || !configured)) {
+    throw new TypeError('"proof" setting needs validator options with "dpop"')
+  }
   const report = new Report(challengeContextOf(resolved))
   const keyIds: string[] = []
   let parsed: ParsedToken | undefined
@@ -475,7 +510,7 @@ export async function inspectToken(
   if (parsed === undefined) {
     ;({ header, claims } = decodeLeniently(token, resolved))
     report.skip(
-      STEPS.map((step) => step.name),
+      (proof === undefined ? STEPS : [...STEPS, ...PROOF_STEPS]).map((step) => step.name),
       'the token could not be read',
     )
   } else {
@@ -499,8 +534,13 @@ export async function inspectToken(
       auth: undefined,
       key: undefined,
       pending: undefined,
+      scheme: proof === undefined ? 'Bearer' : 'DPoP',
+      request:
+        proof === undefined ? undefined : { request: proofRequest(proof), target: undefined },
+      proof: undefined,
+      headers: undefined,
     }
-    for (const step of STEPS) {
+    for (const step of proof === undefined ? STEPS : [...STEPS, ...PROOF_STEPS]) {
       const reason = reasonToSkip(step, state, report, configured)
       if (reason !== undefined) report.skip([step.name], reason)
       else await runStep(report, step, state)

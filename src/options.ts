@@ -1,6 +1,9 @@
 import { isScopeToken } from './challenge.js'
+import { createNonceSource, type NonceSource } from './dpop-nonce.js'
 import { DEFAULT_REALM, type RejectionReason } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
+import { normalizeOrigin } from './htu.js'
+import { createMemoryReplayStore, type ReplayStore } from './replay-store.js'
 import { DEFAULT_TOKEN_CACHE_ENTRIES } from './token-cache.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 
@@ -60,6 +63,80 @@ export const SUPPORTED_ALGORITHMS = [
 
 /** A supported signature algorithm. */
 export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number]
+
+/**
+ * Which headers a trusted reverse proxy sets to tell the origin the client used, for DPoP's
+ * `htu`: `x-forwarded` reads `X-Forwarded-Proto` and `X-Forwarded-Host`, `forwarded` reads the
+ * `proto` and `host` of RFC 7239's `Forwarded`. The last value of each counts (the one the
+ * nearest proxy wrote); the proxy must overwrite or append it on every request.
+ */
+export type TrustedProxyHeaders = 'x-forwarded' | 'forwarded'
+
+/**
+ * Settings of DPoP (RFC 9449), the `dpop` option of {@link ValidatorOptions}.
+ *
+ * @example
+ * ```ts
+ * createValidator({ ...options, dpop: { publicOrigin: 'https://api.example.com', nonce: true } })
+ * ```
+ */
+export interface DpopOptions {
+  /**
+   * When true, only the DPoP scheme is accepted: a request with Bearer credentials counts as
+   * one without credentials. Default false: Bearer and DPoP are both accepted (and both are
+   * named in challenges).
+   */
+  required?: boolean
+  /**
+   * The origin clients call this API at (`https://api.example.com`, with a port when not the
+   * default): a proof's `htu` must be this origin and the path of the request. Behind a reverse
+   * proxy, this is the proxy's public origin. Required unless `trustedProxyHeaders` is set; the
+   * `Host` header is never used.
+   */
+  publicOrigin?: string
+  /**
+   * Take the origin from headers a trusted reverse proxy sets instead of `publicOrigin` (see
+   * {@link TrustedProxyHeaders}). Only when every request passes through that proxy: a client
+   * reaching the API directly could name any origin. Default: none.
+   */
+  trustedProxyHeaders?: TrustedProxyHeaders
+  /**
+   * Algorithms accepted for proofs, named in the `algs` of the DPoP challenge. Default: ES256,
+   * ES384, ES512, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512. `none` and HMAC never.
+   */
+  algorithms?: readonly Algorithm[]
+  /**
+   * How old a proof's `iat` may be, in seconds, on top of `clockTolerance` (which also bounds
+   * an `iat` in the future). Default 60, from 1 to 600. A proof is remembered for replay checks
+   * for `maxProofAge + 2 × clockTolerance`.
+   */
+  maxProofAge?: number
+  /**
+   * Where proofs are remembered so each is accepted once (RFC 9449 §11.1). Default: an
+   * in-memory store (bounded, see `createMemoryReplayStore`) per validator. Several replicas need
+   * a shared one, such as `bearer-guard/redis`.
+   */
+  replayStore?: ReplayStore
+  /**
+   * Server-provided nonces (RFC 9449 §8, §9): a proof must carry the current nonce, which the
+   * API hands out in the `DPoP-Nonce` header (with a `use_dpop_nonce` 401 first). `true`, or
+   * `{ secret, lifetime }`: `secret` (at least 32 bytes, shared by every replica; random per
+   * process when not given) and `lifetime` in seconds (default 300, from 10 to 86,400; a nonce
+   * is accepted for one to two lifetimes). Default off.
+   */
+  nonce?: boolean | { secret?: string | Uint8Array; lifetime?: number }
+}
+
+/** The validated form of {@link DpopOptions}. */
+export interface ResolvedDpopOptions {
+  readonly required: boolean
+  readonly publicOrigin: string | undefined
+  readonly trustedProxyHeaders: TrustedProxyHeaders | undefined
+  readonly algorithms: ReadonlySet<string>
+  readonly maxProofAge: number
+  readonly replayStore: ReplayStore
+  readonly nonce: NonceSource | undefined
+}
 
 /**
  * Options of {@link createValidator}. `issuer`, `audience` and exactly one key source
@@ -173,6 +250,23 @@ export interface ValidatorOptions {
    * its usual mistakes this way). Return `undefined` to keep the standard one.
    */
   describeRejection?: (reason: RejectionReason, claims: TokenClaims) => string | undefined
+  /**
+   * Accept DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with a `DPoP` proof
+   * header, checked on every request (the verified-token cache never skips a proof). See
+   * {@link DpopOptions}. Default off: a DPoP-scheme request counts as one without Bearer
+   * credentials, and any token with a `cnf` claim is refused.
+   */
+  dpop?: false | DpopOptions
+  /**
+   * Accept certificate-bound tokens (RFC 8705 §3): a token whose `cnf["x5t#S256"]` names a
+   * client certificate passes only when the request was made with that certificate, presented
+   * with the `Bearer` scheme or with Entra ID's `MTLS_POP` scheme. `true` reads the certificate
+   * of the TLS connection (a `node:https` server with `requestCert`); `{ certificateHeader }`
+   * reads it instead from the header a TLS-terminating proxy sets (RFC 9440 `Client-Cert`
+   * `:base64 DER:`, a URL-encoded PEM, or base64 DER): only when every request passes through
+   * that proxy, which must overwrite the header. Default off: any token with `cnf` is refused.
+   */
+  certificateBinding?: boolean | { certificateHeader: string }
 }
 
 /** The validated, normalised, frozen form of {@link ValidatorOptions}. */
@@ -242,6 +336,10 @@ export interface ResolvedOptions {
   readonly describeRejection:
     | ((reason: RejectionReason, claims: TokenClaims) => string | undefined)
     | undefined
+  /** DPoP settings, when DPoP is on. */
+  readonly dpop: ResolvedDpopOptions | undefined
+  /** Certificate binding, when on: the proxy's header (lower case), or `undefined` for the TLS socket. */
+  readonly certificateBinding: { readonly header: string | undefined } | undefined
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
@@ -272,7 +370,33 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'signingKeyIssuer',
   'validateClaims',
   'describeRejection',
+  'dpop',
+  'certificateBinding',
 ])
+
+const DPOP_OPTION_NAMES: ReadonlySet<string> = new Set<keyof DpopOptions>([
+  'required',
+  'publicOrigin',
+  'trustedProxyHeaders',
+  'algorithms',
+  'maxProofAge',
+  'replayStore',
+  'nonce',
+])
+
+/** Default proof algorithms: elliptic curves first, as in the `algs` of the challenge. */
+const DEFAULT_PROOF_ALGORITHMS: readonly Algorithm[] = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+]
 
 const DEFAULT_TOKEN_TYPES = ['jwt', 'at+jwt']
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
@@ -389,20 +513,105 @@ function resolveKeySource(options: ValidatorOptions): ResolvedOptions['keySource
   return { kind: 'static', jwks: resolveKeys(options.keys) }
 }
 
-function resolveAlgorithms(value: unknown): Set<string> {
+function resolveAlgorithms(value: unknown, name = 'algorithms'): Set<string> {
   if (value === undefined) return new Set(SUPPORTED_ALGORITHMS)
-  const list = stringList('algorithms', value)
+  const list = stringList(name, value)
   for (const alg of list) {
     if (alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
-      fail(`"algorithms" option must not contain "${alg}": only asymmetric algorithms are accepted`)
+      fail(`"${name}" option must not contain "${alg}": only asymmetric algorithms are accepted`)
     }
     if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
       fail(
-        `"algorithms" option contains unsupported "${alg}"; supported: ${SUPPORTED_ALGORITHMS.join(', ')}`,
+        `"${name}" option contains unsupported "${alg}"; supported: ${SUPPORTED_ALGORITHMS.join(', ')}`,
       )
     }
   }
   return new Set(list)
+}
+
+function resolveNonce(value: unknown): NonceSource | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return createNonceSource(undefined, 300)
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Object.keys(value).some((key) => key !== 'secret' && key !== 'lifetime')
+  ) {
+    fail('"dpop.nonce" option must be a boolean or { secret, lifetime }')
+  }
+  const { secret, lifetime } = value as { secret?: unknown; lifetime?: unknown }
+  let key: Uint8Array | undefined
+  if (secret !== undefined) {
+    key =
+      typeof secret === 'string'
+        ? Buffer.from(secret, 'utf8')
+        : secret instanceof Uint8Array
+          ? Uint8Array.from(secret)
+          : undefined
+    if (key === undefined || key.length < 32) {
+      fail('"dpop.nonce.secret" option must be a string or Uint8Array of at least 32 bytes')
+    }
+  }
+  return createNonceSource(key, number('dpop.nonce.lifetime', lifetime, 300, 10, 86_400, 'seconds'))
+}
+
+function resolveDpop(value: unknown): ResolvedDpopOptions | undefined {
+  if (value === undefined || value === false) return undefined
+  if (typeof value !== 'object' || value === null) fail('"dpop" option must be false or an object')
+  for (const name of Object.keys(value)) {
+    if (!DPOP_OPTION_NAMES.has(name)) fail(`unknown option "dpop.${name}"`)
+  }
+  const dpop = value as DpopOptions
+  if (dpop.required !== undefined && typeof dpop.required !== 'boolean') {
+    fail('"dpop.required" option must be a boolean')
+  }
+  const origin = dpop.publicOrigin === undefined ? undefined : normalizeOrigin(dpop.publicOrigin)
+  if (dpop.publicOrigin !== undefined && origin === undefined) {
+    fail(
+      '"dpop.publicOrigin" option must be an http or https origin, such as "https://api.example.com"',
+    )
+  }
+  const proxy = dpop.trustedProxyHeaders
+  if (proxy !== undefined && proxy !== 'x-forwarded' && proxy !== 'forwarded') {
+    fail('"dpop.trustedProxyHeaders" option must be "x-forwarded" or "forwarded"')
+  }
+  if ((origin === undefined) === (proxy === undefined)) {
+    fail('"dpop" needs exactly one of "publicOrigin" or "trustedProxyHeaders" to build the htu')
+  }
+  const store = dpop.replayStore
+  if (store !== undefined && (typeof store !== 'object' || typeof store?.add !== 'function')) {
+    fail('"dpop.replayStore" option must have an add(id, ttlSeconds) method')
+  }
+  return Object.freeze({
+    required: dpop.required ?? false,
+    publicOrigin: origin,
+    trustedProxyHeaders: proxy,
+    algorithms: new Set(
+      dpop.algorithms === undefined
+        ? DEFAULT_PROOF_ALGORITHMS
+        : resolveAlgorithms(dpop.algorithms, 'dpop.algorithms'),
+    ),
+    maxProofAge: number('dpop.maxProofAge', dpop.maxProofAge, 60, 1, 600, 'seconds'),
+    replayStore: store ?? createMemoryReplayStore(),
+    nonce: resolveNonce(dpop.nonce),
+  })
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function resolveCertificateBinding(value: unknown): ResolvedOptions['certificateBinding'] {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return Object.freeze({ header: undefined })
+  const header = (value as { certificateHeader?: unknown } | null)?.certificateHeader
+  if (
+    typeof value !== 'object' ||
+    Object.keys(value as object).some((key) => key !== 'certificateHeader') ||
+    typeof header !== 'string' ||
+    !HEADER_NAME.test(header)
+  ) {
+    fail('"certificateBinding" option must be a boolean or { certificateHeader: "header-name" }')
+  }
+  return Object.freeze({ header: header.toLowerCase() })
 }
 
 function resolveTokenCache(value: unknown): number {
@@ -593,6 +802,8 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     signingKeyIssuer: options.signingKeyIssuer,
     validateClaims: options.validateClaims,
     describeRejection: options.describeRejection,
+    dpop: resolveDpop(options.dpop),
+    certificateBinding: resolveCertificateBinding(options.certificateBinding),
   }
   return Object.freeze(resolved)
 }

@@ -12,16 +12,25 @@
  * `inspectToken` reports them as skipped with that reason.
  */
 
+import type { Scheme } from './authorization.js'
 import {
   checkAllowedClient,
   checkClaimsRule,
   checkPermissions,
   readAuthInfo,
 } from './caller-rules.js'
+import { checkCertificateBinding } from './certificate-binding.js'
 import type { ChallengeContext } from './challenge.js'
-import { InvalidTokenError } from './errors.js'
+import { checkDpopProof, replayKey, type VerifiedProof } from './dpop.js'
+import {
+  BearerGuardError,
+  InvalidDpopProofError,
+  InvalidTokenError,
+  ServiceUnavailableError,
+} from './errors.js'
 import type { KeySource, VerificationKey } from './jwks.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedDpopOptions, ResolvedOptions } from './options.js'
+import { type RequestLike, readHeader, readProxyOrigin, readRequestUri } from './request.js'
 import {
   checkAlgorithm,
   checkAudience,
@@ -76,6 +85,16 @@ export type CheckName =
   | 'key'
   | 'key_issuer'
   | 'signature'
+  | 'dpop_proof'
+  | 'dpop_replay'
+  | 'certificate'
+
+/** The request a token came with, for the binding steps: read only when a step needs it. */
+export interface RequestContext {
+  readonly request: RequestLike
+  /** The request target as the client sent it, when the adapter knows it better than the request. */
+  readonly target: string | undefined
+}
 
 /** What the steps know about one token as they run. */
 export interface TokenState {
@@ -92,10 +111,18 @@ export interface TokenState {
   key: VerificationKey | undefined
   /** The answer of an issuer predicate that returned a promise, awaited before the caller rules. */
   pending: Promise<void> | undefined
+  /** The scheme the token came with: `DPoP` needs a proof. */
+  readonly scheme: Scheme
+  /** The request, for the binding steps; `undefined` when a token is verified on its own. */
+  readonly request: RequestContext | undefined
+  /** Set by `dpop_proof`. */
+  proof: VerifiedProof | undefined
+  /** Response headers the decision carries (`DPoP-Nonce`). */
+  headers: Record<string, string> | undefined
 }
 
 /** The groups of steps: where the validator may have to wait, and which rejections `describeRejection` words. */
-export type StepGroup = 'header' | 'claims' | 'caller' | 'key'
+export type StepGroup = 'header' | 'claims' | 'caller' | 'key' | 'binding'
 
 /** One named step of the pipeline. */
 export interface Step {
@@ -133,7 +160,12 @@ export const STEPS: readonly Step[] = Object.freeze([
     run: (s) => checkMaxAge(s.parsed.claims, s.options, s.now),
   },
   { name: 'sub', group: 'claims', run: (s) => checkSubject(s.parsed.claims) },
-  { name: 'cnf', group: 'claims', run: (s) => checkConfirmation(s.parsed.claims) },
+  {
+    name: 'cnf',
+    group: 'claims',
+    run: (s) =>
+      checkConfirmation(s.parsed.claims, s.scheme, s.options.certificateBinding !== undefined),
+  },
   {
     name: 'required_claims',
     group: 'claims',
@@ -205,6 +237,115 @@ export const STEPS: readonly Step[] = Object.freeze([
   },
 ] satisfies Step[])
 
+/** The current nonce, when nonces are on, for the answer to a DPoP request. */
+function nonceHeader(dpop: ResolvedDpopOptions, now: number): Record<string, string> | undefined {
+  return dpop.nonce === undefined ? undefined : { 'DPoP-Nonce': dpop.nonce.current(now) }
+}
+
+/** The error, with the current nonce in its headers when nonces are on. */
+function withNonce(error: unknown, dpop: ResolvedDpopOptions, now: number): unknown {
+  if (dpop.nonce !== undefined && error instanceof BearerGuardError) {
+    error.headers['DPoP-Nonce'] = dpop.nonce.current(now)
+  }
+  return error
+}
+
+/**
+ * The per-request steps that prove a bound token's binding (RFC 9449 §4.3, §11.1): they run
+ * after the signature, and again for every request that repeats a token from the
+ * verified-token cache, which may skip the token's signature but never its proof.
+ */
+export const BINDING_STEPS: readonly Step[] = Object.freeze([
+  {
+    name: 'dpop_proof',
+    group: 'binding',
+    skip: (options) => (options.dpop === undefined ? 'DPoP is off' : undefined),
+    run: (s) => {
+      if (s.scheme !== 'DPoP') return
+      const dpop = s.options.dpop as ResolvedDpopOptions
+      const context = s.request
+      if (context === undefined) {
+        throw new InvalidDpopProofError('a DPoP token needs the request its proof was made for', {
+          reason: 'missing_proof',
+        })
+      }
+      const { request, target } = context
+      const origin =
+        dpop.trustedProxyHeaders === undefined
+          ? dpop.publicOrigin
+          : readProxyOrigin(request, dpop.trustedProxyHeaders)
+      try {
+        s.proof = checkDpopProof(
+          readHeader(request, 'dpop'),
+          s.token,
+          s.parsed.claims,
+          { method: request.method, uri: readRequestUri(request, origin, target) },
+          s.options,
+          s.now,
+        )
+      } catch (error) {
+        // Every DPoP rejection carries the current nonce, so the client's retry can use it.
+        throw withNonce(error, dpop, s.now)
+      }
+      if (s.proof.staleNonce) s.headers = nonceHeader(dpop, s.now)
+    },
+  },
+  {
+    name: 'dpop_replay',
+    group: 'binding',
+    skip: (options) => (options.dpop === undefined ? 'DPoP is off' : undefined),
+    run: (s) => {
+      const proof = s.proof
+      if (proof === undefined) return undefined
+      const dpop = s.options.dpop as ResolvedDpopOptions
+      // Acceptable from iat - tolerance (future) to iat + maxProofAge + tolerance.
+      const ttl = dpop.maxProofAge + 2 * s.options.clockTolerance
+      const replayed = () =>
+        withNonce(
+          new InvalidDpopProofError('the DPoP proof was used before', {
+            reason: 'replayed_proof',
+            claim: 'jti',
+          }),
+          dpop,
+          s.now,
+        )
+      const unavailable = (cause: unknown) =>
+        new ServiceUnavailableError('the DPoP replay store cannot be asked now', 1, {
+          reason: 'replay_store_unavailable',
+          cause,
+        })
+      let fresh: boolean | Promise<boolean>
+      try {
+        fresh = dpop.replayStore.add(replayKey(proof), ttl)
+      } catch (cause) {
+        throw unavailable(cause)
+      }
+      if (fresh === true) return undefined
+      if (fresh === false) throw replayed()
+      return Promise.resolve(fresh).then(
+        (answer) => {
+          if (answer !== true) throw replayed()
+        },
+        (cause) => {
+          throw unavailable(cause)
+        },
+      )
+    },
+  },
+  {
+    name: 'certificate',
+    group: 'binding',
+    skip: (options) =>
+      options.certificateBinding === undefined ? 'certificateBinding is off' : undefined,
+    run: (s) =>
+      checkCertificateBinding(
+        s.parsed.claims,
+        s.request?.request,
+        s.options.certificateBinding?.header,
+      ),
+  },
+] satisfies Step[])
+
 /**
  * A claim or caller rejection in the words of `describeRejection` (the Entra ID profile's hints),
  * when it has better words; any other error as it is.
@@ -246,5 +387,5 @@ export function isExplained(group: StepGroup): boolean {
 
 /** The steps that apply with `options`, in order: what a validator runs for every token. */
 export function activeSteps(options: ResolvedOptions): readonly Step[] {
-  return STEPS.filter((step) => step.skip?.(options) === undefined)
+  return STEPS.concat(BINDING_STEPS).filter((step) => step.skip?.(options) === undefined)
 }

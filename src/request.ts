@@ -10,6 +10,9 @@
  * Next.js, Bun, Deno, Workers), where repeated header lines arrive joined with `, `.
  */
 import type { AuthorizationInput } from './authorization.js'
+import { normalizeHtuCached } from './dpop.js'
+import { normalizeOrigin, targetPath } from './htu.js'
+import type { TrustedProxyHeaders } from './options.js'
 
 /** A TLS socket as Node's `tls.TLSSocket` exposes the peer certificate. */
 interface PeerCertificateSource {
@@ -21,6 +24,8 @@ export interface NodeRequestLike {
   readonly method?: string | undefined
   /** The request target as received: path and query. */
   readonly url?: string | undefined
+  /** The request target before a framework rewrote `url` for a mounted router (Express sets it). */
+  readonly originalUrl?: string | undefined
   /** Header names and values as sent, one after the other (`IncomingMessage.rawHeaders`). */
   readonly rawHeaders: readonly string[]
   /** The connection (a `tls.TLSSocket` under HTTPS); its peer certificate is read only when a step needs it. */
@@ -99,4 +104,74 @@ export function readClientCertificate(request: RequestLike): Uint8Array | undefi
     typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined
   const raw = certificate?.raw
   return raw instanceof Uint8Array && raw.length > 0 ? raw : undefined
+}
+
+/**
+ * The path of the request, without query and fragment: from `target` when the adapter gives
+ * the request target as the client sent it (Koa's `ctx.originalUrl`), else from the request
+ * (`originalUrl` or `url` of a Node request, the path of a Fetch request's URL).
+ */
+export function readRequestPath(request: RequestLike, target?: string): string | undefined {
+  if (target !== undefined) return targetPath(target)
+  const node = request as NodeRequestLike
+  return targetPath(node.originalUrl ?? node.url)
+}
+
+/** The last element of a header's values, list-separated by commas (the nearest proxy's). */
+function lastElement(request: RequestLike, name: string): string | undefined {
+  const value = readHeader(request, name)
+  const line = typeof value === 'string' ? value : value?.[value.length - 1]
+  if (line === undefined) return undefined
+  const element = line.slice(line.lastIndexOf(',') + 1).trim()
+  return element === '' ? undefined : element
+}
+
+/** `proto` and `host` of the last element of RFC 7239's `Forwarded`, unquoted. */
+function forwardedOrigin(request: RequestLike): string | undefined {
+  const element = lastElement(request, 'forwarded')
+  if (element === undefined) return undefined
+  let proto: string | undefined
+  let host: string | undefined
+  for (const pair of element.split(';')) {
+    const equals = pair.indexOf('=')
+    if (equals === -1) continue
+    const name = pair.slice(0, equals).trim().toLowerCase()
+    let value = pair.slice(equals + 1).trim()
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1)
+    if (name === 'proto') proto = value
+    else if (name === 'host') host = value
+  }
+  return proto === undefined || host === undefined ? undefined : `${proto}://${host}`
+}
+
+/**
+ * The public origin of a request as a trusted reverse proxy states it (see
+ * {@link TrustedProxyHeaders}), normalised; `undefined` when the headers are missing or do not
+ * make an http(s) origin.
+ */
+export function readProxyOrigin(
+  request: RequestLike,
+  headers: TrustedProxyHeaders,
+): string | undefined {
+  if (headers === 'forwarded') return normalizeOrigin(forwardedOrigin(request))
+  const proto = lastElement(request, 'x-forwarded-proto')
+  const host = lastElement(request, 'x-forwarded-host')
+  return proto === undefined || host === undefined
+    ? undefined
+    : normalizeOrigin(`${proto}://${host}`)
+}
+
+/**
+ * The URI of the request in `htu` form (RFC 9449 §4.3): the public origin and the request
+ * path, normalised; `undefined` when either cannot be known.
+ */
+export function readRequestUri(
+  request: RequestLike,
+  origin: string | undefined,
+  target?: string,
+): string | undefined {
+  const path = readRequestPath(request, target)
+  if (origin === undefined || path === undefined) return undefined
+  return normalizeHtuCached(origin + path)
 }

@@ -3,6 +3,7 @@
  * rules and claim rules. Everything here is cheap and runs before any key lookup, so a token
  * that would fail anyway never causes a JWKS fetch.
  */
+import type { Scheme } from './authorization.js'
 import { InvalidTokenError, type RejectionReason } from './errors.js'
 import { normalizeTokenType, type ResolvedOptions } from './options.js'
 import type { TokenClaims, TokenHeader } from './types.js'
@@ -389,15 +390,56 @@ export function checkClaims(
  * of that key, so it is never accepted as a plain Bearer token (RFC 9449 §7.2, RFC 8705 §3).
  * Whatever the `cnf` holds, even a member unknown here, the token is refused: a stolen bound
  * token must be useless without its key.
+ *
+ * With the `DPoP` scheme (when DPoP is on), the token must be bound to a key by `cnf.jkt` and
+ * nothing else; the proof step then checks the key. With certificate binding on, a token bound
+ * to a certificate by `cnf["x5t#S256"]` and nothing else may come as `Bearer` (RFC 8705 §3) or
+ * as Entra ID's `MTLS_POP`, which takes nothing else; the certificate step then checks it.
  */
-export function checkConfirmation(claims: TokenClaims): void {
-  if (claims.cnf !== undefined) {
+export function checkConfirmation(
+  claims: TokenClaims,
+  scheme: Scheme = 'Bearer',
+  certificateBinding = false,
+): void {
+  const { cnf } = claims
+  if (scheme === 'DPoP') {
+    if (onlyMember(cnf) !== 'jkt' || typeof (cnf as { jkt?: unknown }).jkt !== 'string') {
+      reject(
+        'unbound_token',
+        'the token is not bound to a DPoP key (cnf.jkt) and cannot be used with the DPoP scheme',
+        'cnf',
+      )
+    }
+    return
+  }
+  const certificateBound =
+    certificateBinding &&
+    onlyMember(cnf) === 'x5t#S256' &&
+    typeof (cnf as Record<string, unknown>)['x5t#S256'] === 'string'
+  if (scheme === 'MTLS_POP') {
+    if (!certificateBound) {
+      reject(
+        'unbound_token',
+        'the token is not bound to a client certificate (cnf x5t#S256) and cannot be used with the MTLS_POP scheme',
+        'cnf',
+      )
+    }
+    return
+  }
+  if (cnf !== undefined && !certificateBound) {
     reject(
       'unproven_binding',
       'the token is bound to a key or certificate (cnf) and cannot be used as a Bearer token',
       'cnf',
     )
   }
+}
+
+/** The one member of a `cnf` object, or `undefined` when it is not an object of one member. */
+function onlyMember(cnf: unknown): string | undefined {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return undefined
+  const names = Object.keys(cnf)
+  return names.length === 1 ? names[0] : undefined
 }
 
 function wrongIssuer(options: ResolvedOptions): never {

@@ -64,7 +64,26 @@ export interface AuthInfo {
   readonly expiresAt: Date
   /** `iat` as a Date, when present. */
   readonly issuedAt: Date | undefined
+  /**
+   * How the token is bound to whoever presents it (`cnf`, RFC 7800), a binding the request
+   * proved: the thumbprint of its DPoP key (RFC 9449) or of its client certificate (RFC 8705).
+   * `undefined` for a plain Bearer token.
+   */
+  readonly binding: TokenBinding | undefined
 }
+
+/**
+ * What a bound token is bound to: a DPoP key by its RFC 7638 thumbprint (`cnf.jkt`), or a
+ * client certificate by its SHA-256 thumbprint (`cnf["x5t#S256"]`), both base64url.
+ *
+ * @example
+ * ```ts
+ * if (auth.binding?.method === 'dpop') console.log(`proved key ${auth.binding.jkt}`)
+ * ```
+ */
+export type TokenBinding =
+  | { readonly method: 'dpop'; readonly jkt: string }
+  | { readonly method: 'certificate'; readonly x5tS256: string }
 
 /**
  * A route guard over the result of authentication: returns when the caller may proceed, and

@@ -1,10 +1,17 @@
 import {
   type AuthorizationInput,
+  type Credentials,
   missingCredentials,
   parseAuthorization,
+  parseCredentials,
   peekBearerToken,
+  peekCredentials,
 } from './authorization.js'
-import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js'
+import {
+  type ChallengeContext,
+  type ChallengeScheme,
+  DEFAULT_CHALLENGE_CONTEXT,
+} from './challenge.js'
 import { type Accepted, ANONYMOUS, type Decision, type Rejected } from './decision.js'
 import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
@@ -14,13 +21,14 @@ import {
   activeSteps,
   explainRejection,
   isExplained,
+  type RequestContext,
   type Step,
   type StepGroup,
   type TokenState,
   withoutSecrets,
 } from './pipeline.js'
 import { type RequestLike, readHeader } from './request.js'
-import { checkSignature, parseToken } from './token.js'
+import { checkConfirmation, checkSignature, parseToken } from './token.js'
 import { createTokenCache } from './token-cache.js'
 import type { AuthInfo, TokenClaims } from './types.js'
 
@@ -70,7 +78,10 @@ export interface Validator {
    * `request.raw`) or a Fetch-API `Request`. Every adapter calls this. The decision is
    * synchronous whenever nothing needs waiting for (a token verified before, a request refused
    * before any key is needed, keys already loaded), a promise otherwise. The promise rejects only
-   * for an error that is not a rejection (a throwing issuer predicate, say).
+   * for an error that is not a rejection (a throwing issuer predicate, say). `target` is the
+   * request target as the client sent it, for an adapter whose framework rewrites the request's
+   * `url` for mounted routers (Koa's `ctx.originalUrl`); Express's `req.originalUrl` is read
+   * from the request itself.
    *
    * @example
    * ```ts
@@ -79,7 +90,11 @@ export interface Validator {
    * if (error) throw error // 401, 400, 403 or 503, with its headers
    * ```
    */
-  decide(request: RequestLike, options?: AuthenticateOptions): Decision | Promise<Decision>
+  decide(
+    request: RequestLike,
+    options?: AuthenticateOptions,
+    target?: string,
+  ): Decision | Promise<Decision>
   /** The realm, schemes and parameters every challenge of this validator carries. */
   readonly challengeContext: ChallengeContext
   /**
@@ -100,15 +115,28 @@ const VALIDATOR = Symbol.for('bearer-guard.validator')
 const fromOptions = new WeakMap<object, Validator>()
 
 /**
- * The challenge context of a validator's options: its realm, Bearer only for now, and the
- * `authorization_uri` of its claims challenges.
+ * The challenge context of a validator's options: its realm, the schemes it accepts (Bearer
+ * and, when DPoP is on, DPoP with its `algs`, RFC 9449 §7.1; DPoP alone when it is required), and
+ * the `authorization_uri` of its claims challenges.
  */
 export function challengeContextOf(options: ResolvedOptions): ChallengeContext {
-  const { realm, authorizationUri } = options
-  if (realm === DEFAULT_REALM && authorizationUri === undefined) return DEFAULT_CHALLENGE_CONTEXT
+  const { dpop, realm, authorizationUri } = options
+  if (dpop === undefined && realm === DEFAULT_REALM && authorizationUri === undefined) {
+    return DEFAULT_CHALLENGE_CONTEXT
+  }
+  let schemes = DEFAULT_CHALLENGE_CONTEXT.schemes
+  if (dpop !== undefined) {
+    const dpopScheme = Object.freeze({
+      name: 'DPoP',
+      params: Object.freeze({ algs: [...dpop.algorithms].join(' ') }),
+    })
+    schemes = Object.freeze(
+      dpop.required ? [dpopScheme] : [schemes[0] as ChallengeScheme, dpopScheme],
+    )
+  }
   return Object.freeze({
     realm,
-    schemes: DEFAULT_CHALLENGE_CONTEXT.schemes,
+    schemes,
     ...(authorizationUri === undefined
       ? {}
       : {
@@ -142,15 +170,29 @@ export function createValidator(options: ValidatorOptions): Validator {
   const keySource = createKeySourceFor(resolved)
   const cache =
     resolved.tokenCacheEntries > 0 ? createTokenCache(resolved.tokenCacheEntries) : undefined
+  // Bound tokens (cnf) live in a cache of their own: a hit there runs the binding steps again,
+  // and the Bearer cache, whose hits are answered at once, never holds one.
+  const schemes = {
+    dpop: resolved.dpop !== undefined,
+    mtlsPop: resolved.certificateBinding !== undefined,
+  }
+  const acceptBearer = resolved.dpop?.required !== true
+  const binding = schemes.dpop || schemes.mtlsPop
+  const boundCache =
+    binding && resolved.tokenCacheEntries > 0
+      ? createTokenCache(resolved.tokenCacheEntries)
+      : undefined
 
   const steps = activeSteps(resolved)
+  const bindingStart = steps.findIndex((step) => step.group === 'binding')
   const explain = (group: StepGroup, error: unknown, claims: TokenClaims) =>
     isExplained(group) ? explainRejection(error, claims, resolved) : error
 
   /** Every step passed: the decision, kept in the cache until the token's time is up. */
   function accept(state: TokenState): Accepted {
     const accepted: Accepted = { auth: state.auth, error: undefined, headers: undefined }
-    if (cache !== undefined) {
+    const into = state.parsed.claims.cnf === undefined ? cache : boundCache
+    if (into !== undefined) {
       const { nbf, iat, exp } = state.parsed.claims
       const notBefore = Math.max(nbf ?? Number.NEGATIVE_INFINITY, iat ?? Number.NEGATIVE_INFINITY)
       const expires =
@@ -158,9 +200,14 @@ export function createValidator(options: ValidatorOptions): Validator {
           ? exp
           : Math.min(exp, (iat as number) + maxTokenAge + clockTolerance)
       const key = state.key as VerificationKey
-      cache.set(state.token, accepted, key.entry, notBefore - clockTolerance, expires)
+      into.set(state.token, accepted, key.entry, notBefore - clockTolerance, expires)
     }
-    return accepted
+    return state.headers === undefined ? accepted : withHeaders(accepted, state.headers)
+  }
+
+  /** A cached bound token passed its binding steps again: the cached decision, with this request's headers. */
+  function acceptAgain(cached: Accepted): (state: TokenState) => Accepted {
+    return (state) => (state.headers === undefined ? cached : withHeaders(cached, state.headers))
   }
 
   /**
@@ -168,14 +215,18 @@ export function createValidator(options: ValidatorOptions): Validator {
    * rejected); synchronous until a step has to wait. A pending issuer answer is awaited before
    * the caller rules, as the rules may rely on an accepted issuer.
    */
-  function runSteps(state: TokenState, from: number): Accepted | Promise<Accepted> {
+  function runSteps(
+    state: TokenState,
+    from: number,
+    finish: (state: TokenState) => Accepted = accept,
+  ): Accepted | Promise<Accepted> {
     for (let i = from; i < steps.length; i++) {
       const step = steps[i] as Step
       if (state.pending !== undefined && step.group !== 'claims') {
         const pending = state.pending
         state.pending = undefined
         return pending.then(
-          () => runSteps(state, i),
+          () => runSteps(state, i, finish),
           (error) => unverifiedRejection('claims', error, state),
         )
       }
@@ -188,7 +239,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
       if (waiting !== undefined) {
         return waiting.then(
-          () => runSteps(state, i + 1),
+          () => runSteps(state, i + 1, finish),
           (error) =>
             step.group === 'key'
               ? Promise.reject(error)
@@ -196,7 +247,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         )
       }
     }
-    return accept(state)
+    return finish(state)
   }
 
   /**
@@ -238,7 +289,12 @@ export function createValidator(options: ValidatorOptions): Validator {
    * Verifies a token that is not in the cache, synchronously whenever nothing needs waiting
    * for (keys already loaded and a synchronous issuer check); throws or rejects with the error.
    */
-  function verifyToken(token: string, now: number): Accepted | Promise<Accepted> {
+  function verifyToken(
+    token: string,
+    now: number,
+    scheme: Credentials['scheme'],
+    request: RequestContext | undefined,
+  ): Accepted | Promise<Accepted> {
     const state: TokenState = {
       token,
       parsed: parseToken(token, resolved),
@@ -249,17 +305,57 @@ export function createValidator(options: ValidatorOptions): Validator {
       auth: undefined,
       key: undefined,
       pending: undefined,
+      scheme,
+      request,
+      proof: undefined,
+      headers: undefined,
     }
     return runSteps(state, 0)
+  }
+
+  /**
+   * A bound token found in the cache: its signature and claims passed before, its binding is
+   * proved again for this request (the scheme, the DPoP proof, the certificate).
+   */
+  function verifyBinding(
+    cached: Accepted,
+    token: string,
+    now: number,
+    scheme: Credentials['scheme'],
+    request: RequestContext | undefined,
+  ): Accepted | Promise<Accepted> {
+    const auth = cached.auth as AuthInfo
+    checkConfirmation(auth.claims, scheme, schemes.mtlsPop)
+    const state: TokenState = {
+      token,
+      parsed: { header: auth.header, claims: auth.claims, signingInputEnd: -1 },
+      now,
+      options: resolved,
+      context,
+      keys: keySource,
+      auth,
+      key: undefined,
+      pending: undefined,
+      scheme,
+      request,
+      proof: undefined,
+      headers: undefined,
+    }
+    return runSteps(state, bindingStart, acceptAgain(cached))
   }
 
   /**
    * Where a rejection leaves the core: the challenge is rendered for this validator's context
    * and the event reported. Anything but a bearer-guard error is thrown on as it is.
    */
-  function rejected(error: unknown, report = true): Rejected {
+  function rejected(error: unknown, report = true, scheme?: Credentials['scheme']): Rejected {
     if (!(error instanceof BearerGuardError)) throw error
-    if (context !== DEFAULT_CHALLENGE_CONTEXT) error.render(context)
+    if (context !== DEFAULT_CHALLENGE_CONTEXT) error.render(context, scheme)
+    // A DPoP step puts the current nonce in the error's headers (a framework's error handler
+    // may clear what was set on the response before, as Koa's does, and sends the error's own);
+    // the decision carries it too.
+    const nonce = error.headers['DPoP-Nonce']
+    const headers = nonce === undefined ? undefined : { 'DPoP-Nonce': nonce }
     if (report && resolved.onEvent !== undefined) {
       emitEvent(resolved.onEvent, {
         type: 'token_rejected',
@@ -269,42 +365,83 @@ export function createValidator(options: ValidatorOptions): Validator {
         ...detailOf(error),
       })
     }
-    return { auth: undefined, error, headers: undefined }
+    return { auth: undefined, error, headers }
   }
 
-  /** The decision about a token: from the cache, or verified (synchronously when it can be). */
-  function decideToken(token: string, now: number): Decision | Promise<Decision> {
+  /**
+   * The decision about a token: verified (synchronously when it can be), or, for a bound token
+   * from the cache, its binding proved again.
+   */
+  function decideToken(
+    token: string,
+    now: number,
+    scheme: Credentials['scheme'] = 'Bearer',
+    request?: RequestContext,
+    cached?: Accepted,
+  ): Decision | Promise<Decision> {
     let result: Accepted | Promise<Accepted>
     try {
-      result = verifyToken(token, now)
+      result =
+        cached === undefined
+          ? verifyToken(token, now, scheme, request)
+          : verifyBinding(cached, token, now, scheme, request)
     } catch (error) {
       // Never a synchronous throw: an error that is not a rejection rejects the promise.
-      return error instanceof BearerGuardError ? rejected(error) : Promise.reject(error)
+      return error instanceof BearerGuardError
+        ? rejected(error, true, scheme)
+        : Promise.reject(error)
     }
-    return result instanceof Promise ? result.catch((error) => rejected(error)) : result
+    return result instanceof Promise
+      ? result.catch((error) => rejected(error, true, scheme))
+      : result
   }
 
   function decideCredentials(
     authorization: AuthorizationInput,
     credentialsRequired: boolean,
     now: number,
+    request?: RequestContext,
   ): Decision | Promise<Decision> {
-    if (cache !== undefined) {
+    if (cache !== undefined && acceptBearer) {
       // A token verified before is found without parsing the header strictly: a hit is the exact
-      // string that passed every check, so strict parsing would give the same token.
+      // string that passed every check, so strict parsing would give the same token. Bound
+      // tokens are never in this cache.
       const candidate = peekBearerToken(authorization)
       const hit = candidate === undefined ? undefined : cache.get(candidate, now)
       if (hit !== undefined) return hit
     }
-    let token: string | undefined
+    if (!binding) {
+      let token: string | undefined
+      try {
+        token = parseAuthorization(authorization)
+      } catch (error) {
+        return rejected(error)
+      }
+      if (token !== undefined) return decideToken(token, now)
+      // No credentials is not a rejected token: no event (RFC 6750 §3.1, no error code either).
+      return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
+    }
+    if (boundCache !== undefined) {
+      // A bound token verified before, found as a Bearer one is: its binding is still proved.
+      const peeked = peekCredentials(authorization, schemes)
+      const hit = peeked === undefined ? undefined : boundCache.get(peeked.token, now)
+      if (hit !== undefined && (peeked?.scheme !== 'Bearer' || acceptBearer)) {
+        return decideToken(peeked?.token as string, now, peeked?.scheme, request, hit)
+      }
+    }
+    let credentials: Credentials | undefined
     try {
-      token = parseAuthorization(authorization)
+      credentials = parseCredentials(authorization, schemes)
     } catch (error) {
       return rejected(error)
     }
-    if (token !== undefined) return decideToken(token, now)
-    // No credentials is not a rejected token: no event (RFC 6750 §3.1, no error code either).
-    return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
+    // With DPoP required, Bearer credentials are no credentials at all, as another scheme.
+    if (credentials === undefined || (credentials.scheme === 'Bearer' && !acceptBearer)) {
+      return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
+    }
+    const { scheme, token } = credentials
+    const cached = boundCache?.get(token, now)
+    return decideToken(token, now, scheme, request, cached)
   }
 
   const settle = (decision: Decision | Promise<Decision>): Promise<AuthInfo> =>
@@ -314,11 +451,12 @@ export function createValidator(options: ValidatorOptions): Validator {
     realm: resolved.realm,
     options: resolved,
     challengeContext: context,
-    decide(request: RequestLike, authOptions?: AuthenticateOptions) {
+    decide(request: RequestLike, authOptions?: AuthenticateOptions, target?: string) {
       return decideCredentials(
         readHeader(request, 'authorization'),
         authOptions?.credentialsRequired !== false,
         nowSeconds(),
+        binding ? { request, target } : undefined,
       )
     },
     verify(token: string) {
@@ -356,6 +494,11 @@ function detailOf(error: BearerGuardError): { detail?: string } {
   if (error.detail !== undefined) return { detail: error.detail }
   if (error.status === 503 && error.cause instanceof Error) return { detail: error.cause.message }
   return {}
+}
+
+/** A copy of an accepted decision with this request's response headers (a new `DPoP-Nonce`). */
+function withHeaders(accepted: Accepted, headers: Record<string, string>): Accepted {
+  return { auth: accepted.auth, error: undefined, headers: Object.freeze({ ...headers }) }
 }
 
 /** The AuthInfo of a decision, or its error thrown: what `verify` and `authenticate` resolve to. */

@@ -77,6 +77,10 @@ export async function createPath(key: BenchKey, parts: PathParts = {}): Promise<
       auth: undefined,
       key: undefined,
       pending: undefined,
+      scheme: 'Bearer',
+      request: undefined,
+      proof: undefined,
+      headers: undefined,
     }
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as Step

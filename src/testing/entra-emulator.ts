@@ -11,6 +11,7 @@
  * Bounded: the directory grows only through the test's own calls; each request is limited in
  * size and time; connections are capped; `close()` ends every socket and timer.
  */
+import { createHash, type KeyObject } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import {
@@ -24,7 +25,8 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AZURE_CLOUDS, type AzureAdOptions } from '../azure.js'
-import { createCertificate } from './certificate.js'
+import { type Certificate, createCertificate } from './certificate.js'
+import { dpopThumbprint } from './dpop-proof.js'
 import { createEmulatorFetch } from './emulator-fetch.js'
 import {
   type AppReference,
@@ -127,6 +129,16 @@ export interface MintOptions {
   acr?: string
   /** `auth_time`, in epoch seconds. Default none. */
   authTime?: number
+  /**
+   * Binds the token to a DPoP key (RFC 9449 §6): `cnf.jkt`, the thumbprint of this key (private
+   * or public). Build the proofs with `createDpopProof` and the private key.
+   */
+  dpopKey?: KeyObject
+  /**
+   * Binds the token to a client certificate (RFC 8705 §3): `cnf["x5t#S256"]`, the SHA-256 of its
+   * DER, as Entra ID does for mTLS PoP tokens.
+   */
+  certificate?: Certificate | Uint8Array
 }
 
 /**
@@ -274,6 +286,8 @@ const MINT_OPTION_NAMES = new Set([
   'claimsRequest',
   'acr',
   'authTime',
+  'dpopKey',
+  'certificate',
 ])
 const MULTI_TENANT = new Set(['common', 'organizations'])
 const CLOUD_INSTANCE_NAME = 'microsoftonline.com'
@@ -866,6 +880,15 @@ export async function startEntraEmulator(
       },
       issuers,
     )
+    if (mintOptions.dpopKey !== undefined) {
+      claims.cnf = { jkt: dpopThumbprint(mintOptions.dpopKey) }
+    } else if (mintOptions.certificate !== undefined) {
+      const der =
+        mintOptions.certificate instanceof Uint8Array
+          ? mintOptions.certificate
+          : mintOptions.certificate.der
+      claims.cnf = { 'x5t#S256': createHash('sha256').update(der).digest('base64url') }
+    }
     for (const [name, value] of Object.entries(mintOptions.claims ?? {})) {
       if (value === undefined) delete claims[name]
       else claims[name] = value

@@ -1,6 +1,7 @@
 /**
- * An in-process Entra ID emulator for tests and demos: `startEntraEmulator`, `mint`, and an
- * X.509 certificate builder.
+ * An in-process Entra ID emulator for tests and demos: `startEntraEmulator`, `mint` (Bearer,
+ * DPoP-bound and certificate-bound tokens), DPoP proofs (`createDpopProof`), and an X.509
+ * certificate builder.
  *
  * @module bearer-guard/testing
  */
@@ -12,6 +13,12 @@ export {
   createCertificate,
   type ExtendedKeyUsage,
 } from './certificate.js'
+export {
+  createDpopProof,
+  type DpopProofOptions,
+  dpopThumbprint,
+  publicJwkOf,
+} from './dpop-proof.js'
 export type {
   ApplicationPermissionGrant,
   AppReference,

@@ -306,6 +306,7 @@ describe('Validator.verify: the AuthInfo object', () => {
       'appOnly',
       'expiresAt',
       'issuedAt',
+      'binding',
     ])
   })
 })

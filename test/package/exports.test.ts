@@ -194,7 +194,7 @@ describe('public names', () => {
   it('Fastify, Fetch and Hono: the same names as Express, plus their own extras', () => {
     const extras: Partial<Record<Entry, string[]>> = {
       'bearer-guard/fastify': ['bearerGuard'],
-      'bearer-guard/fetch': ['toResponse'],
+      'bearer-guard/fetch': ['toResponse', 'withDecisionHeaders'],
       'bearer-guard/hono': [],
     }
     for (const report of [esm, cjs]) {

@@ -1,0 +1,281 @@
+/**
+ * DPoP proofs (RFC 9449): the checks of §4.3 on the `DPoP` header of a request whose access
+ * token is presented with the `DPoP` scheme, and the thumbprint of §6.1 (RFC 7638).
+ *
+ * The proof's embedded `jwk` is the only key ever taken from a JWT, and only to verify that
+ * proof: the access token itself is verified with the issuer's keys, and bound to the proof by
+ * its `cnf.jkt` (the thumbprint of this `jwk`) and the proof to the token by `ath`.
+ *
+ * Imported keys are kept by thumbprint (a client signs every proof with one key), so a repeated
+ * key costs a hash, not an import; the thumbprint covers every member that makes the public key.
+ */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
+import type { AuthorizationInput } from './authorization.js'
+import { InvalidDpopProofError, type RejectionReason, UseDpopNonceError } from './errors.js'
+import { normalizeHtu } from './htu.js'
+import type { ResolvedDpopOptions, ResolvedOptions } from './options.js'
+import { checkSignature, parseToken } from './token.js'
+import type { TokenClaims } from './types.js'
+import { createVerifier, type SignatureVerifier } from './verify.js'
+
+/** What a verified proof tells the later steps: the key's thumbprint, `jti`, `iat`. */
+export interface VerifiedProof {
+  /** RFC 7638 thumbprint (SHA-256, base64url) of the proof's `jwk`. */
+  readonly jkt: string
+  readonly jti: string
+  readonly iat: number
+  /** Whether the proof's nonce is the previous one (a fresh one goes out with the answer). */
+  readonly staleNonce: boolean
+}
+
+/** The request a proof must be made for. */
+export interface ProofTarget {
+  readonly method: string | undefined
+  /** The normalised URI of the request (htu form), or `undefined` when it cannot be known. */
+  readonly uri: string | undefined
+}
+
+const MAX_JTI_LENGTH = 256
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
+// RFC 7638 §3.2: the required members of each key type, in lexicographic order.
+const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  OKP: ['crv', 'kty', 'x'],
+  RSA: ['e', 'kty', 'n'],
+}
+
+function fail(reason: RejectionReason, description: string, claim?: string): never {
+  throw new InvalidDpopProofError(description, { reason, claim })
+}
+
+/**
+ * The RFC 7638 JWK thumbprint (SHA-256, base64url) of a public JWK: the JSON of its required
+ * members in lexicographic order, without white space. `undefined` for a key type other than
+ * EC, OKP or RSA, or a required member that is not a string.
+ *
+ * @example
+ * ```ts
+ * computeJwkThumbprint({ kty: 'EC', crv: 'P-256', x: '...', y: '...' }) // 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
+ * ```
+ */
+export function computeJwkThumbprint(jwk: Readonly<Record<string, unknown>>): string | undefined {
+  const members = typeof jwk.kty === 'string' ? REQUIRED_MEMBERS[jwk.kty] : undefined
+  if (members === undefined) return undefined
+  let json = '{'
+  for (const name of members) {
+    const value = jwk[name]
+    if (typeof value !== 'string') return undefined
+    json += `${json.length === 1 ? '' : ','}"${name}":${JSON.stringify(value)}`
+  }
+  return createHash('sha256').update(`${json}}`).digest('base64url')
+}
+
+/** The base64url SHA-256 of an access token: a proof's `ath` (RFC 9449 §4.2). */
+export function accessTokenHash(token: string): string {
+  return createHash('sha256').update(token, 'ascii').digest('base64url')
+}
+
+/**
+ * Hot-path memos (bench/dpop.ts measures them): a client repeats its proof header, its `htu` and
+ * its token, so their derived values are kept, each map bounded, its oldest entry going first.
+ * Every value is a pure function of its key's exact text.
+ */
+const knownHeaders = new Map<
+  string,
+  { readonly jkt: string | undefined; readonly verifier: SignatureVerifier | undefined }
+>()
+const MAX_MEMO = 1_024
+const normalHtus = new Map<string, string | undefined>()
+let lastToken = ''
+let lastTokenHash = ''
+
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value as string)
+  memo.set(key, value)
+  return value
+}
+
+/** {@link normalizeHtu}, remembered for recent values. */
+export function normalizeHtuCached(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const known = normalHtus.get(value)
+  return known !== undefined || normalHtus.has(value)
+    ? known
+    : remember(normalHtus, value, normalizeHtu(value))
+}
+
+/** {@link accessTokenHash}, remembered for the last token (a repeated token is the common case). */
+function tokenHash(token: string): string {
+  if (token !== lastToken) {
+    lastTokenHash = accessTokenHash(token)
+    lastToken = token
+  }
+  return lastTokenHash
+}
+
+interface ProofKey {
+  readonly key: KeyObject
+  readonly verifiers: Map<string, SignatureVerifier | undefined>
+}
+
+// Imported proof keys by thumbprint; the oldest goes when full. A thumbprint names one public key.
+const MAX_PROOF_KEYS = 1_024
+const proofKeys = new Map<string, ProofKey>()
+
+function verifierFor(jwk: Readonly<Record<string, unknown>>, jkt: string, alg: string) {
+  let entry = proofKeys.get(jkt)
+  if (entry === undefined) {
+    const members = REQUIRED_MEMBERS[jwk.kty as string] as readonly string[]
+    let key: KeyObject
+    try {
+      // Only the members the thumbprint covers: what was hashed is what is imported.
+      key = createPublicKey({
+        key: Object.fromEntries(members.map((name) => [name, jwk[name]])),
+        format: 'jwk',
+      })
+    } catch {
+      return undefined
+    }
+    entry = { key, verifiers: new Map() }
+    if (proofKeys.size >= MAX_PROOF_KEYS) proofKeys.delete(proofKeys.keys().next().value as string)
+    proofKeys.set(jkt, entry)
+  }
+  if (!entry.verifiers.has(alg)) entry.verifiers.set(alg, createVerifier(entry.key, alg))
+  return entry.verifiers.get(alg)
+}
+
+/** The one proof of a request's `DPoP` header lines (§4.3 check 1). */
+function onlyProof(input: AuthorizationInput): string {
+  const value = typeof input === 'string' ? input : input?.length === 1 ? input[0] : input
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+    fail('missing_proof', 'the request carries no DPoP proof')
+  }
+  // A Fetch request joins repeated lines with ", "; a compact JWS never holds a comma.
+  if (typeof value !== 'string' || value.includes(',')) {
+    fail('multiple_proofs', 'the request carries more than one DPoP header')
+  }
+  return value.trim()
+}
+
+/**
+ * Checks the DPoP proof of a request made with `token` (RFC 9449 §4.3) whose claims bind it to a
+ * key (`cnf.jkt`): one proof, a well-formed JWS typed `dpop+jwt`, an allowed asymmetric `alg`,
+ * a public `jwk` whose signature verifies, `htm` and `htu` of this request, a recent `iat`, a
+ * `jti`, `ath` of this token, the key the token is bound to, and the server's nonce when nonces
+ * are on. Throws {@link InvalidDpopProofError} or {@link UseDpopNonceError}; the replay check of
+ * `jti` follows as a step of its own.
+ */
+export function checkDpopProof(
+  input: AuthorizationInput,
+  token: string,
+  claims: TokenClaims,
+  target: ProofTarget,
+  options: ResolvedOptions,
+  now: number,
+): VerifiedProof {
+  const dpop = options.dpop as ResolvedDpopOptions
+  const proof = onlyProof(input)
+  let parsed: ReturnType<typeof parseToken>
+  try {
+    parsed = parseToken(proof, options)
+  } catch {
+    fail('malformed_proof', 'the DPoP proof is not a well-formed JWT')
+  }
+  const { header } = parsed
+  const payload = parsed.claims as unknown as Record<string, unknown>
+  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
+    fail('malformed_proof', 'the DPoP proof typ must be dpop+jwt', 'typ')
+  }
+  if (typeof header.alg !== 'string' || !dpop.algorithms.has(header.alg)) {
+    fail('unsupported_proof_algorithm', 'the DPoP proof alg is not accepted', 'alg')
+  }
+  if (
+    header.crit !== undefined ||
+    header.b64 !== undefined ||
+    header.zip !== undefined ||
+    header.enc !== undefined
+  ) {
+    fail('malformed_proof', 'the DPoP proof header uses an extension this API does not process')
+  }
+  const jwk = header.jwk
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+    fail('bad_proof_key', 'the DPoP proof has no jwk header', 'jwk')
+  }
+  const members = jwk as Record<string, unknown>
+  for (const name of PRIVATE_MEMBERS) {
+    if (members[name] !== undefined) {
+      fail('bad_proof_key', 'the DPoP proof jwk must be a public key', 'jwk')
+    }
+  }
+  // A client sends the same protected header (typ, alg, jwk) with every proof: its thumbprint
+  // and verifier are found by the header's exact text instead of hashing the jwk again.
+  const headerText = proof.slice(0, proof.indexOf('.'))
+  let known = knownHeaders.get(headerText)
+  if (known === undefined) {
+    const thumbprint = computeJwkThumbprint(members)
+    known = {
+      jkt: thumbprint,
+      verifier: thumbprint === undefined ? undefined : verifierFor(members, thumbprint, header.alg),
+    }
+    if (knownHeaders.size >= MAX_PROOF_KEYS) {
+      knownHeaders.delete(knownHeaders.keys().next().value as string)
+    }
+    knownHeaders.set(headerText, known)
+  }
+  const { jkt, verifier } = known
+  if (jkt === undefined || verifier === undefined) {
+    fail('bad_proof_key', 'the DPoP proof jwk is not a usable key for its alg', 'jwk')
+  }
+  if (!checkSignature(proof, parsed, verifier)) {
+    fail('bad_proof_signature', 'the DPoP proof signature is invalid')
+  }
+  const { jti, htm, htu, iat, ath } = payload
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
+    fail('malformed_proof', 'the DPoP proof has no valid jti claim', 'jti')
+  }
+  if (typeof htm !== 'string' || htm !== target.method) {
+    fail('wrong_proof_method', 'the DPoP proof htm is not the method of this request', 'htm')
+  }
+  if (target.uri === undefined) {
+    fail('unknown_origin', 'the URI of this request cannot be established', 'htu')
+  }
+  if (normalizeHtuCached(htu) !== target.uri) {
+    fail('wrong_proof_uri', 'the DPoP proof htu is not the URI of this request', 'htu')
+  }
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) {
+    fail('malformed_proof', 'the DPoP proof has no valid iat claim', 'iat')
+  }
+  if (iat > now + options.clockTolerance) {
+    fail('proof_in_future', 'the DPoP proof was issued in the future (iat)', 'iat')
+  }
+  if (iat < now - dpop.maxProofAge - options.clockTolerance) {
+    fail('stale_proof', 'the DPoP proof is too old (iat)', 'iat')
+  }
+  if (typeof ath !== 'string' || ath !== tokenHash(token)) {
+    fail('wrong_proof_token', 'the DPoP proof ath does not match the access token', 'ath')
+  }
+  const cnf = claims.cnf as { jkt?: unknown } | undefined
+  if (cnf?.jkt !== jkt) {
+    fail('wrong_proof_key', 'the DPoP proof key is not the key the token is bound to', 'jkt')
+  }
+  let staleNonce = false
+  if (dpop.nonce !== undefined) {
+    const { nonce } = payload
+    if (nonce === undefined) {
+      throw new UseDpopNonceError('a DPoP nonce is required', { reason: 'missing_nonce' })
+    }
+    const age = typeof nonce === 'string' ? dpop.nonce.check(nonce, now) : 'invalid'
+    if (age === 'invalid') {
+      throw new UseDpopNonceError('the DPoP nonce is not valid or no longer valid', {
+        reason: 'stale_nonce',
+      })
+    }
+    staleNonce = age === 'previous'
+  }
+  return { jkt, jti, iat, staleNonce }
+}
+
+/** The key of a proof in the replay store: its `jti`, per key (RFC 9449 §11.1). */
+export function replayKey(proof: VerifiedProof): string {
+  return createHash('sha256').update(`${proof.jkt}.${proof.jti}`).digest('base64url')
+}
