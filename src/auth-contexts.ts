@@ -4,10 +4,11 @@
  * claims challenge when the client can handle one, and with a 403 when it cannot (Microsoft's
  * "Claims challenges, claims requests and client capabilities").
  */
-import { rejectionFor } from './auth-context.js'
+
 import { InsufficientClaimsError, InsufficientScopeError } from './errors.js'
 import { notAuthenticated } from './scopes.js'
 import type { AuthInfo, Guard, TokenClaims } from './types.js'
+import { rejectionFor } from './verifier-context.js'
 
 // Entra ID's authentication context ids are c1 to c99; any short token is accepted here.
 const AUTH_CONTEXT_ID = /^[A-Za-z0-9._-]{1,64}$/

@@ -3,13 +3,14 @@
  * `scp`/`scope`/`roles` shapes), `allowedClients`, `requirePermissions` and the `validateClaims`
  * rule. Each failure is a 401 `invalid_token`.
  */
-import { attachContext } from './auth-context.js'
+
 import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js'
 import { InvalidTokenError } from './errors.js'
 import { deepFreeze, ImmutableDate } from './immutable.js'
 import type { ResolvedOptions } from './options.js'
 import { copyNames, parseScopes } from './scopes.js'
 import type { AuthInfo, TokenBinding, TokenClaims, TokenHeader } from './types.js'
+import { attachContext } from './verifier-context.js'
 
 const NO_NAMES: readonly string[] = Object.freeze([])
 

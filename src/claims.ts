@@ -1,7 +1,7 @@
-import { rejectionFor } from './auth-context.js'
 import { InsufficientScopeError } from './errors.js'
 import { notAuthenticated } from './scopes.js'
 import type { AuthInfo, Guard } from './types.js'
+import { rejectionFor } from './verifier-context.js'
 
 /**
  * A guard from a predicate over the verified token, for rules scopes and roles cannot say

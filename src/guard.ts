@@ -5,7 +5,7 @@
  * wrapped in its own middleware type.
  *
  * A guard's rejection answers with the challenge context of the validator that produced the
- * `AuthInfo` (its realm, later its schemes): see auth-context.ts.
+ * `AuthInfo` (its realm and schemes): see verifier-context.ts.
  */
 import { requireAuthContext } from './auth-contexts.js'
 import { requireClaims } from './claims.js'

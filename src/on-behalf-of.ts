@@ -24,7 +24,6 @@ import {
   ConfidentialClientApplication,
   type Configuration,
 } from '@azure/msal-node'
-import { rejectionFor } from './auth-context.js'
 import { hasClientCapability } from './auth-contexts.js'
 import {
   type BearerGuardError,
@@ -35,6 +34,7 @@ import {
 } from './errors.js'
 import { notAuthenticated } from './scopes.js'
 import type { AuthInfo } from './types.js'
+import { rejectionFor } from './verifier-context.js'
 
 export type { AuthInfo } from './types.js'
 

@@ -1,4 +1,3 @@
-import { rejectionFor } from './auth-context.js'
 import { InsufficientScopeError } from './errors.js'
 import {
   type GuardArgs,
@@ -9,6 +8,7 @@ import {
   scopeAlternatives,
 } from './scopes.js'
 import type { Guard } from './types.js'
+import { rejectionFor } from './verifier-context.js'
 
 /**
  * A guard that passes when the token's `roles` claim carries the roles (app roles, or an

@@ -1,7 +1,7 @@
-import { rejectionFor } from './auth-context.js'
 import { InsufficientScopeError, UnauthorizedError } from './errors.js'
 import { checkGuardNames } from './options.js'
 import type { Guard } from './types.js'
+import { rejectionFor } from './verifier-context.js'
 
 /** How a guard combines its names: every one of them (`all`, the default) or at least one (`any`). */
 export interface GuardOptions {

@@ -4,11 +4,12 @@
  * 401 `insufficient_user_authentication` naming `acr_values` and `max_age` (§3), so the client
  * can ask the authorization server for them and retry.
  */
-import { rejectionFor } from './auth-context.js'
+
 import { isScopeToken } from './challenge.js'
 import { InsufficientUserAuthenticationError } from './errors.js'
 import { notAuthenticated } from './scopes.js'
 import type { Guard } from './types.js'
+import { rejectionFor } from './verifier-context.js'
 
 /** What {@link requireStepUp} needs; at least one of the two. */
 export interface StepUpOptions {

@@ -1,5 +1,5 @@
 /**
- * A guard answers in the terms of the validator that verified the token (auth-context.ts): its
+ * A guard answers in the terms of the validator that verified the token (verifier-context.ts): its
  * realm, and every scheme it accepts, so a 403 from a validator that also accepts DPoP carries a
  * DPoP challenge with its proof `algs` beside the Bearer one (RFC 9449 §7.1, RFC 7235 §4.1).
  */

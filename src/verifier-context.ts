@@ -1,5 +1,5 @@
 /**
- * The challenge context (realm, schemes) of the validator that produced an `AuthInfo`, so that
+ * The challenge context (realm, schemes) of the validator that verified an `AuthInfo`, so that
  * a guard's rejection answers in that validator's terms. Recorded once per verified token, only
  * when the validator's context is not the default one.
  */
