@@ -1,6 +1,6 @@
 /**
  * Express 4 and 5 glue: hands the request to the core (`validator.decide`), puts the caller on
- * `req.auth` and hands rejections to `next(err)`. Every rejection is an http-errors error with
+ * `req.auth` and hands rejections to `next(err)`. Every rejection is an http-errors compatible error with
  * `status` and `headers`, so Express's default handler (finalhandler) already answers with the
  * right status and `WWW-Authenticate` (RFC 6750 §3). A custom error handler must copy
  * `err.headers` onto the response.

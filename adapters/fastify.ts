@@ -1,7 +1,7 @@
 /**
  * Fastify 5 glue: reads every Authorization value from `request.raw.rawHeaders`, lets the core
  * decide and puts the result on `request.auth`. Hooks are async and simply reject: each rejection
- * is an http-errors error, and Fastify's default error handler answers with its `statusCode` and
+ * is an http-errors compatible error, and Fastify's default error handler answers with its `statusCode` and
  * copies its `headers` (`WWW-Authenticate`, RFC 6750 §3, or `Retry-After`) onto the reply. A
  * custom error handler (`setErrorHandler`) must copy `error.headers` too.
  *

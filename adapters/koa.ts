@@ -1,7 +1,7 @@
 /**
  * Koa 2 and 3 glue: hands the request (`ctx.req`, every header line as sent) to the core, which
  * decides, and puts the result on `ctx.state.auth`. Rejections are simply thrown: each is an
- * http-errors error, and Koa's default `ctx.onerror` answers with its `status`, `headers`
+ * http-errors compatible error, and Koa's default `ctx.onerror` answers with its `status`, `headers`
  * (`WWW-Authenticate`, RFC 6750 §3) and, when `expose` is true, its message. A custom error
  * middleware must copy `err.headers` onto the response.
  *

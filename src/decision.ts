@@ -19,7 +19,7 @@ export interface Accepted {
 /** The decision to reject a request: the error carries its status and rendered headers. */
 export interface Rejected {
   readonly auth: undefined
-  /** An http-errors error with `status`, `expose` and `headers` (`WWW-Authenticate`, `Retry-After`). */
+  /** An http-errors compatible error with `status`, `expose` and `headers` (`WWW-Authenticate`, `Retry-After`). */
   readonly error: BearerGuardError
   /** Response headers to send with the answer besides the error's own. */
   readonly headers: Readonly<Record<string, string>> | undefined

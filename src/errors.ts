@@ -15,8 +15,8 @@
  * RFC 6750 §3.1: when a request carries no authentication information at all, the challenge
  * should carry no error code, so a client that has not tried yet is not told it failed.
  *
- * Every error is an http-errors error (`createError.isHttpError(err)` and
- * `err instanceof createError.HttpError` both hold) with `status`, `statusCode`, `expose`
+ * Every error is an http-errors compatible error (`createError.isHttpError(err)` holds; http-errors
+ * itself is not a dependency, see the README) with `status`, `statusCode`, `expose`
  * (true below 500) and `headers`, so the default handlers of Express (finalhandler) and Koa
  * answer with the right status and headers. `err.stack` is only `name: message`: a rejection is
  * an expected outcome, not a bug, and Express's development-mode handler prints `err.stack` into
@@ -28,7 +28,6 @@
  * validator's {@link ChallengeContext} where the decision leaves the core (a bare error renders
  * with the default realm, so it is a complete answer wherever it is made).
  */
-import createError from 'http-errors'
 import {
   type ChallengeContext,
   type ChallengeData,
@@ -148,8 +147,9 @@ function contextOf(realm: string | undefined): ChallengeContext {
 }
 
 /**
- * The base class of every error bearer-guard throws for a request. Its prototype chain runs
- * through http-errors' `HttpError`, so both `instanceof` and `isHttpError` recognise it.
+ * The base class of every error bearer-guard throws for a request: an `Error` with the fields of
+ * an http-errors error (`status`, `statusCode`, `expose`, `headers`), so http-errors'
+ * `isHttpError` and every framework's error handling recognise it.
  */
 export class BearerGuardError extends Error {
   declare readonly status: number
@@ -193,7 +193,13 @@ export class BearerGuardError extends Error {
     if (options.params !== undefined) hide(this, 'params', Object.freeze({ ...options.params }))
     if (options.detail !== undefined) hide(this, 'detail', options.detail)
     if (options.scheme !== undefined) hide(this, 'scheme', options.scheme)
-    createError(status, this)
+    // What http-errors' createError(status, err) sets, in its order (the JSON of an error is
+    // unchanged): `isHttpError` recognises an Error with a boolean `expose` and `status` equal to
+    // `statusCode`, and the frameworks read these three and `headers`.
+    const self = this as { expose: boolean; status: number; statusCode: number }
+    self.expose = status < 500
+    self.status = status
+    self.statusCode = status
     Object.defineProperty(this, 'name', {
       value: new.target.name,
       enumerable: false,
@@ -228,7 +234,6 @@ export class BearerGuardError extends Error {
     return this
   }
 }
-Object.setPrototypeOf(BearerGuardError.prototype, createError.HttpError.prototype)
 
 // A registered symbol on the prototype: the ESM and CommonJS builds each carry their own copy of
 // these classes, and an error made by one must still be recognised by the other in one process

@@ -3,7 +3,7 @@
  * own configuration (package.json "tsup"), JavaScript only, into a scratch folder under
  * node_modules/.cache, next to a copy of package.json. exports.test.ts rebuilds `dist/` (and
  * empties it first) while other test files run, so nothing here reads `dist/` itself. The folder
- * sits inside the repository so that the built files resolve jose, http-errors and hono from the
+ * sits inside the repository so that the built files resolve jose and hono from the
  * project's node_modules, as they would from a dependent's.
  */
 import { execFile } from 'node:child_process'

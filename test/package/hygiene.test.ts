@@ -104,9 +104,27 @@ describe('package.json and the files beside it', () => {
     expect(manifest.bugs).toEqual({ url: 'https://github.com/bearer-guard/bearer-guard/issues' })
   })
 
-  it('depends at run time on jose and http-errors only; fastify-plugin not at all', () => {
-    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['http-errors', 'jose'])
+  it('depends at run time on jose only; http-errors and fastify-plugin not at all', () => {
+    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['jose'])
     expect(manifest.peerDependencies?.['fastify-plugin']).toBeUndefined()
     expect(manifest.devDependencies?.['fastify-plugin']).toBeUndefined()
+  })
+
+  it('installs at most 4 packages for a user of the core and one adapter (the lock file says which)', async () => {
+    const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dependencies?: Record<string, string> }>
+    }
+    // The run-time closure: our dependencies, theirs, and so on (the framework is the user's own).
+    const installed = new Set<string>(['bearer-guard'])
+    const pending = Object.keys(manifest.dependencies ?? {})
+    for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+      if (installed.has(name)) continue
+      installed.add(name)
+      const entry = lock.packages[`node_modules/${name}`]
+      expect(entry, `${name} is in package-lock.json`).toBeDefined()
+      pending.push(...Object.keys(entry?.dependencies ?? {}))
+    }
+    expect([...installed].sort()).toEqual(['bearer-guard', 'jose'])
+    expect(installed.size).toBeLessThanOrEqual(4)
   })
 })

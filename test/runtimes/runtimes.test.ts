@@ -6,10 +6,9 @@
  * All runtimes start at once, before the first case.
  *
  * The other runtimes come from test/runtimes/install.sh. Locally, a runtime that is not
- * installed is a skipped group, with the reason; under CI=true it fails. Two known gaps are
- * pinned as they are today, so that fixing one shows up here: workerd without nodejs_compat
- * cannot load the package (Node.js built-ins in the core and in http-errors), and Deno with
- * `--allow-net` only cannot import it (http-errors' depd reads environment variables).
+ * installed is a skipped group, with the reason; under CI=true it fails. Deno runs with
+ * `--allow-net` only. One known gap is pinned as it is today, so that fixing it shows up here:
+ * workerd without nodejs_compat cannot load the package (Node.js built-ins in the core).
  */
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
@@ -19,8 +18,6 @@ import { RUNTIME_CASES, type RuntimeCase } from './cases.js'
 import {
   bundleWorker,
   copyServerScripts,
-  denoRuntime,
-  OLD_WORKERD_COMPATIBILITY_DATE,
   RUNTIMES,
   type RunningServer,
   type Runtime,
@@ -40,11 +37,9 @@ interface Started {
 }
 
 const WORKERD_NO_COMPAT = workerdRuntime(false)
-const WORKERD_OLD_DATE = workerdRuntime(true, OLD_WORKERD_COMPATIBILITY_DATE)
-const DENO_NET_ONLY = denoRuntime(['--allow-net=127.0.0.1'])
 const WORKERD_GAP =
   'expected gap (#13): without nodejs_compat the bundle cannot load; the core imports ' +
-  "node:crypto (src/jwks.ts, src/verify.ts) and http-errors' depd requires path; " +
+  'node:crypto (src/jwks.ts, src/verify.ts); ' +
   'no WebCrypto path yet'
 
 let pkg: ScratchPackage
@@ -77,7 +72,7 @@ beforeAll(async () => {
   await bundleWorker(pkg.dir)
   down = await startJwksServer()
   down.setMode('down')
-  await Promise.all([...RUNTIMES, WORKERD_NO_COMPAT, WORKERD_OLD_DATE, DENO_NET_ONLY].map(start))
+  await Promise.all([...RUNTIMES, WORKERD_NO_COMPAT].map(start))
   const times = RUNTIMES.flatMap((runtime) => {
     const server = started.get(runtime.id)?.server
     return server === undefined ? [] : [`${runtime.label} ${Math.round(server.startMs)} ms`]
@@ -174,8 +169,6 @@ describe(WORKERD_NO_COMPAT.label, () => {
 
   it('leaves a bundler these Node.js built-ins to resolve', async () => {
     expect(await unresolvableWithoutNodeCompat(pkg.dir)).toEqual([
-      // http-errors loads depd, which requires path (inherits' require of util has a fallback).
-      'depd/index.js: Could not resolve "path"',
       // The core chunk holds src/jwks.ts (KeyObject) and src/verify.ts (verify, constants).
       'dist/chunk-*.js: Could not resolve "node:crypto"',
     ])
@@ -190,22 +183,4 @@ describe(WORKERD_NO_COMPAT.label, () => {
       }
     })
   }
-})
-
-describe(WORKERD_OLD_DATE.label, () => {
-  it('cannot load the worker: depd calls process.cwd(), which nodejs_compat lacks then', (context) => {
-    expect(startFailure(WORKERD_OLD_DATE, context)).toContain(
-      'Uncaught TypeError: process.cwd is not a function',
-    )
-  })
-})
-
-describe(DENO_NET_ONLY.label, () => {
-  it('cannot import the package: depd reads NO_DEPRECATION (known gap, #13)', (context) => {
-    const message = startFailure(DENO_NET_ONLY, context)
-    expect(message).toContain(
-      'NotCapable: Requires env access to "NO_DEPRECATION", run again with the --allow-env flag',
-    )
-    expect(message).toContain('node_modules/depd/index.js')
-  })
 })

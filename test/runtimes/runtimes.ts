@@ -152,9 +152,9 @@ export async function copyServerScripts(dir: string): Promise<void> {
 const BUILTINS = new Set(builtinModules)
 
 /**
- * workerd resolves no packages: the worker, the built package, jose, http-errors and hono become
+ * workerd resolves no packages: the worker, the built package, jose and hono become
  * one ES module. Node.js built-ins stay imports (nodejs_compat provides them); a CommonJS
- * `require` of one (depd, inherits) becomes an import too, since an ES module bundle cannot
+ * `require` of one becomes an import too, since an ES module bundle cannot
  * `require`.
  */
 const nodeBuiltins: Plugin = {
@@ -221,14 +221,8 @@ export async function unresolvableWithoutNodeCompat(dir: string): Promise<string
   }
 }
 
-/**
- * A recent compatibility date. From 2025-09-15 on, nodejs_compat's `process` has `cwd()`, which
- * http-errors' depd calls while loading; with 2025-09-14 the worker fails to start
- * (`OLD_WORKERD_COMPATIBILITY_DATE`, pinned by a test).
- */
+/** A recent compatibility date. */
 export const WORKERD_COMPATIBILITY_DATE = '2026-01-01'
-/** The last compatibility date on which nodejs_compat has no `process.cwd()`. */
-export const OLD_WORKERD_COMPATIBILITY_DATE = '2025-09-14'
 
 /** The workerd configuration: the worker on 127.0.0.1, its outbound fetches allowed to loopback. */
 function workerdConfig(config: ServerConfig, nodejsCompat: boolean, date: string): string {
@@ -271,13 +265,10 @@ const deno = binary('deno', 'deno')
 const workerd = binary('workerd', join('bin', 'workerd'))
 
 /**
- * What Deno needs today: network to 127.0.0.1 (serve, fetch the JWKS) and the two environment
- * variables that depd reads when http-errors loads. Without the second, the import fails.
+ * What Deno needs: network to 127.0.0.1 (serve, fetch the JWKS), nothing else. (Until
+ * http-errors stopped being a dependency, its depd read two environment variables at load.)
  */
-export const DENO_PERMISSIONS = [
-  '--allow-net=127.0.0.1',
-  '--allow-env=NO_DEPRECATION,TRACE_DEPRECATION',
-]
+export const DENO_PERMISSIONS = ['--allow-net=127.0.0.1']
 
 /** Deno with `permissions`; `--no-prompt` so a missing permission fails instead of waiting. */
 export function denoRuntime(permissions: string[]): Runtime {

@@ -95,7 +95,7 @@ async function run({
     missing.status === 401 &&
     missing.headers['WWW-Authenticate'] === 'Bearer realm="api"'
   checks.errorsAreHttpErrors =
-    missing instanceof createError.HttpError && createError.isHttpError(missing)
+    createError.isHttpError(missing) && missing.statusCode === 401 && missing.expose === true
 
   const wrongAudience = await rejection(async () =>
     validator.verify(await mint({ aud: 'api://other' })),
