@@ -2,12 +2,13 @@
  * Fastify 5 glue: reads every Authorization value from `request.raw.rawHeaders`, lets the core
  * decide and puts the result on `request.auth`. Hooks are async and simply reject: each rejection
  * is an http-errors compatible error, and Fastify's default error handler answers with its `statusCode` and
- * copies its `headers` (`WWW-Authenticate`, RFC 6750 §3, or `Retry-After`) onto the reply. A
- * custom error handler (`setErrorHandler`) must copy `error.headers` too.
+ * copies its `headers` (`WWW-Authenticate`, RFC 6750 §3, or `Retry-After`) onto the reply, but
+ * logs each one (at `info` for a 4xx) when the logger is on; {@link errorHandler} answers them
+ * without a log line. A custom error handler (`setErrorHandler`) must copy `error.headers` too.
  *
  * @module bearer-guard/fastify
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
 
@@ -88,6 +89,32 @@ export const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = Object.
   [Symbol.for('fastify.display-name')]: 'bearer-guard',
   [Symbol.for('plugin-meta')]: { fastify: '5.x', name: 'bearer-guard' },
 })
+
+/**
+ * A Fastify error handler (`app.setErrorHandler(errorHandler())`) for bearer-guard's rejections:
+ * it answers with the status, the headers (`WWW-Authenticate`, `Retry-After`) and a small JSON
+ * body (`{ error, error_description }`, the description only for a 4xx) and logs nothing, where
+ * Fastify's default handler logs every rejection. Any other error is rethrown, so it reaches the
+ * parent error handler (Fastify's default one, which logs it) as if this handler were not there.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ logger: true })
+ * app.setErrorHandler(errorHandler())
+ * await app.register(bearerGuard, { validator })
+ * ```
+ */
+export function errorHandler(): (
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => FastifyReply {
+  return (error, _request, reply) => {
+    const answer = core.errorAnswer(error)
+    if (answer === undefined) throw error
+    return reply.code(answer.status).headers(answer.headers).send(answer.body)
+  }
+}
 
 const guards = core.createGuards<BearerGuardHook>((guard) => async (request) => {
   const denied = core.checkGuard(guard, request.auth)

@@ -193,7 +193,7 @@ describe('public names', () => {
 
   it('Fastify, Fetch and Hono: the same names as Express, plus their own extras', () => {
     const extras: Partial<Record<Entry, string[]>> = {
-      'bearer-guard/fastify': ['bearerGuard'],
+      'bearer-guard/fastify': ['bearerGuard', 'errorHandler'],
       'bearer-guard/fetch': ['toResponse', 'withDecisionHeaders'],
       'bearer-guard/hono': [],
     }
