@@ -14,15 +14,19 @@ import type { ReplayStore } from './replay-store.js'
 export type { ReplayStore } from './replay-store.js'
 
 /**
- * A connected Redis client: node-redis's (`sendCommand([...])`) or ioredis's
- * (`call(command, ...args)`).
+ * A connected Redis client: ioredis's (`call(command, ...args)`) or node-redis's
+ * (`sendCommand([...])`). A union, not one interface with both methods optional: ioredis also
+ * has a `sendCommand`, of another shape, and its clients must type-check as they are.
  */
-export interface RedisClientLike {
-  /** node-redis: sends one command, given as its words. */
-  sendCommand?(args: string[]): Promise<unknown>
-  /** ioredis: sends one command, its name and then its arguments. */
-  call?(command: string, ...args: string[]): Promise<unknown>
-}
+export type RedisClientLike =
+  | {
+      /** ioredis: sends one command, its name and then its arguments. */
+      call(command: string, ...args: string[]): Promise<unknown>
+    }
+  | {
+      /** node-redis: sends one command, given as its words. */
+      sendCommand(args: string[]): Promise<unknown>
+    }
 
 /** Options of {@link createRedisReplayStore}. */
 export interface RedisReplayStoreOptions {
@@ -53,14 +57,15 @@ export function createRedisReplayStore(options: RedisReplayStoreOptions): Replay
   const prefix = options.prefix ?? 'bearer-guard:dpop:'
   if (typeof prefix !== 'string') throw new TypeError('"prefix" option must be a string')
   let send: (args: string[]) => Promise<unknown>
-  if (typeof client?.sendCommand === 'function') {
-    send = (args) => (client.sendCommand as (args: string[]) => Promise<unknown>)(args)
-  } else if (typeof client?.call === 'function') {
-    const call = client.call.bind(client) as (
-      command: string,
-      ...args: string[]
-    ) => Promise<unknown>
+  // `call` first: ioredis has a `sendCommand` too, which takes one of its Command objects, not
+  // the words of a command; node-redis has no `call`.
+  const loose = client as { call?: unknown; sendCommand?: unknown } | undefined
+  if (typeof loose?.call === 'function') {
+    const call = loose.call.bind(client) as (command: string, ...args: string[]) => Promise<unknown>
     send = ([command, ...args]) => call(command as string, ...args)
+  } else if (typeof loose?.sendCommand === 'function') {
+    const sendCommand = loose.sendCommand.bind(client) as (args: string[]) => Promise<unknown>
+    send = (args) => sendCommand(args)
   } else {
     throw new TypeError(
       '"client" option must be a node-redis client (sendCommand) or an ioredis client (call)',
