@@ -8,6 +8,7 @@
  */
 
 import { hasClientCapability } from './auth-contexts.js'
+import { certificateThumbprint, parseCertificateHeader } from './certificate-binding.js'
 import type { ChallengeContext } from './challenge.js'
 import type { BearerGuardError } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
@@ -22,7 +23,7 @@ import {
   type Step,
   type TokenState,
 } from './pipeline.js'
-import type { FetchRequestLike } from './request.js'
+import { type NodeRequestLike, readClientCertificate, readHeader } from './request.js'
 import { parseScopes } from './scopes.js'
 import { formatAge, type ParsedToken, parseToken } from './token.js'
 import type { Guard, TokenClaims } from './types.js'
@@ -56,7 +57,8 @@ export interface TokenInspection {
   /**
    * `accepted` when every check ran and passed (the validator accepts the token), `rejected`
    * when a check failed, `incomplete` when none failed but some could not run because no
-   * validator options were given.
+   * validator options were given, or because the token is bound to a client certificate and
+   * none was given.
    */
   readonly verdict: 'accepted' | 'rejected' | 'incomplete'
   /**
@@ -132,6 +134,14 @@ export interface InspectSettings {
    * an inspection records no proof. Needs options with `dpop`.
    */
   proof?: { dpop: string; method: string; url: string }
+  /**
+   * The client certificate the request came with, to explain a certificate-bound token
+   * (RFC 8705): PEM, or base64 / base64url DER. Adds the `certificate` check (the TLS socket's
+   * certificate, or the `certificateHeader` of the options' `certificateBinding` carrying this
+   * value). Needs options with `certificateBinding`; with them and without a certificate, the
+   * check of a certificate-bound token is reported as skipped.
+   */
+  certificate?: string
 }
 
 const NEUTRAL = 'urn:bearer-guard:inspect'
@@ -315,13 +325,54 @@ function isBearerGuardError(error: unknown): error is BearerGuardError {
 /** The DPoP steps an inspection with a proof runs (the replay check is reported as skipped). */
 const PROOF_STEPS = BINDING_STEPS.filter((step) => step.name.startsWith('dpop_'))
 
-/** A Fetch-shaped request carrying one DPoP proof. */
-function proofRequest(proof: NonNullable<InspectSettings['proof']>): FetchRequestLike {
+/** The certificate step, which runs whenever the options bind tokens to certificates. */
+const CERTIFICATE_STEPS = BINDING_STEPS.filter((step) => step.name === 'certificate')
+
+/**
+ * The request an inspection judges the binding of: a Node-shaped one carrying the DPoP proof
+ * as a header line and the client certificate on its socket (or in the proxy header the
+ * options name).
+ */
+function inspectionRequest(
+  proof: InspectSettings['proof'],
+  certificate: { text: string; der: Uint8Array } | undefined,
+  options: ResolvedOptions,
+): NodeRequestLike {
+  const header = options.certificateBinding?.header
+  const rawHeaders: string[] = []
+  if (proof !== undefined) rawHeaders.push('DPoP', proof.dpop)
+  if (certificate !== undefined && header !== undefined) rawHeaders.push(header, certificate.text)
+  const peer = certificate === undefined || header !== undefined ? undefined : certificate.der
   return {
-    method: proof.method,
-    url: proof.url,
-    headers: { get: (name) => (name.toLowerCase() === 'dpop' ? proof.dpop : null) },
+    method: proof?.method ?? 'GET',
+    url: proof?.url ?? '/',
+    rawHeaders,
+    socket: { getPeerCertificate: () => (peer === undefined ? {} : { raw: peer }) },
   }
+}
+
+const NO_CERTIFICATE = 'no client certificate given (the "certificate" setting, --certificate)'
+
+/** Whether a check is the certificate check of a bound token, skipped for want of the certificate. */
+export function isUnprovenCertificate(check: InspectionCheck): boolean {
+  return check.name === 'certificate' && check.status === 'skip' && check.detail === NO_CERTIFICATE
+}
+
+/** The `certificate` setting, read: its text and DER, or `undefined` when not given. */
+function readCertificateSetting(
+  value: unknown,
+  options: ResolvedOptions,
+  configured: boolean,
+): { text: string; der: Uint8Array } | undefined {
+  if (value === undefined) return undefined
+  if (!configured || options.certificateBinding === undefined) {
+    throw new TypeError('"certificate" setting needs validator options with "certificateBinding"')
+  }
+  const der = typeof value === 'string' ? parseCertificateHeader(value) : undefined
+  if (der === undefined) {
+    throw new TypeError('"certificate" setting must be a PEM or base64 DER certificate')
+  }
+  return { text: value as string, der }
 }
 
 /** Why a step does not run in this inspection; `undefined` when it runs. */
@@ -345,6 +396,11 @@ function reasonToSkip(
   if (unused !== undefined) return unused
   if (name === 'dpop_replay') return 'an inspection records no proof, so a replay cannot be told'
   if (name === 'dpop_proof' && report.failed('cnf')) return 'the token is not bound to a DPoP key'
+  if (name === 'certificate' && state.request === undefined) {
+    return typeof (claims.cnf as Record<string, unknown> | undefined)?.['x5t#S256'] === 'string'
+      ? NO_CERTIFICATE
+      : 'the token is not bound to a certificate'
+  }
   if (name === 'max_age' && report.failed('iat')) return 'the iat claim is not valid'
   if (group === 'caller' && name !== 'permission_claims' && state.auth === undefined) {
     return 'the scp, scope or roles claim is malformed'
@@ -386,7 +442,7 @@ async function runStep(report: Report, step: Step, state: TokenState): Promise<v
 /** What a failed `iss` or `aud` check adds: what the token has, what would be accepted. */
 function contextOf(
   name: CheckName,
-  { parsed: { claims }, options }: TokenState,
+  { parsed: { claims }, options, request }: TokenState,
 ): string | undefined {
   if (name === 'iss') {
     const accepted = options.issuers === undefined ? '' : `; accepted: ${listOf(options.issuers)}`
@@ -394,6 +450,18 @@ function contextOf(
   }
   if (name === 'aud')
     return `the token has ${quote(claims.aud)}; accepted: ${listOf(options.audiences)}`
+  if (name === 'certificate' && request !== undefined) {
+    const header = options.certificateBinding?.header
+    const value = header === undefined ? undefined : readHeader(request.request, header)
+    const der =
+      header === undefined
+        ? readClientCertificate(request.request)
+        : parseCertificateHeader(typeof value === 'string' ? value : undefined)
+    const bound = (claims.cnf as Record<string, unknown> | undefined)?.['x5t#S256']
+    if (der !== undefined) {
+      return `the certificate's x5t#S256 is ${quote(certificateThumbprint(der))}; cnf names ${quote(bound)}`
+    }
+  }
   return undefined
 }
 
@@ -429,6 +497,12 @@ function detailOf(name: CheckName, state: TokenState): string {
       return found === undefined
         ? 'no proof checked'
         : `proof by key ${quote(found.jkt)}, jti ${quote(found.jti)}, iat ${describeTime(found.iat, now)}: typ, alg, jwk, signature, htm, htu, iat, ath, key${options.dpop?.nonce === undefined ? '' : ', nonce'} all fit`
+    }
+    case 'certificate': {
+      const bound = (claims.cnf as Record<string, unknown> | undefined)?.['x5t#S256']
+      return typeof bound === 'string'
+        ? `the client certificate's x5t#S256 ${quote(bound)} is the one cnf names`
+        : 'the token is not bound to a certificate'
     }
     case 'required_claims':
       return `present: ${options.requiredClaims.join(', ')}`
@@ -494,6 +568,12 @@ export async function inspectToken(
   if (proof !== undefined && (resolved.dpop === undefined || !configured)) {
     throw new TypeError('"proof" setting needs validator options with "dpop"')
   }
+  const certificate = readCertificateSetting(settings.certificate, resolved, configured)
+  const steps = [
+    ...STEPS,
+    ...(proof === undefined ? [] : PROOF_STEPS),
+    ...(configured && resolved.certificateBinding !== undefined ? CERTIFICATE_STEPS : []),
+  ]
   const report = new Report(challengeContextOf(resolved))
   const keyIds: string[] = []
   let parsed: ParsedToken | undefined
@@ -510,7 +590,7 @@ export async function inspectToken(
   if (parsed === undefined) {
     ;({ header, claims } = decodeLeniently(token, resolved))
     report.skip(
-      (proof === undefined ? STEPS : [...STEPS, ...PROOF_STEPS]).map((step) => step.name),
+      steps.map((step) => step.name),
       'the token could not be read',
     )
   } else {
@@ -536,11 +616,13 @@ export async function inspectToken(
       pending: undefined,
       scheme: proof === undefined ? 'Bearer' : 'DPoP',
       request:
-        proof === undefined ? undefined : { request: proofRequest(proof), target: undefined },
+        proof === undefined && certificate === undefined
+          ? undefined
+          : { request: inspectionRequest(proof, certificate, resolved), target: undefined },
       proof: undefined,
       headers: undefined,
     }
-    for (const step of proof === undefined ? STEPS : [...STEPS, ...PROOF_STEPS]) {
+    for (const step of steps) {
       const reason = reasonToSkip(step, state, report, configured)
       if (reason !== undefined) report.skip([step.name], reason)
       else await runStep(report, step, state)
@@ -549,9 +631,11 @@ export async function inspectToken(
     auth = state.auth
   }
   const error = report.checks.find((check) => check.status === 'fail')?.error
-  const accepted = error === undefined && configured
+  // A certificate-bound token without the certificate: the validator's answer depends on it.
+  const complete = configured && !report.checks.some(isUnprovenCertificate)
+  const accepted = error === undefined && complete
   return {
-    verdict: error !== undefined ? 'rejected' : configured ? 'accepted' : 'incomplete',
+    verdict: error !== undefined ? 'rejected' : complete ? 'accepted' : 'incomplete',
     error,
     header,
     claims,

@@ -5,12 +5,18 @@
  * checked), 2 for a usage error. The token goes nowhere: only the configured JWKS or discovery
  * URL is fetched.
  */
+import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
 import { requireAuthContext } from '../auth-contexts.js'
 import { extractBearerToken } from '../authorization.js'
 import { azureAd } from '../azure.js'
-import { describeTime, inspectToken, type TokenInspection } from '../inspect.js'
+import {
+  describeTime,
+  inspectToken,
+  isUnprovenCertificate,
+  type TokenInspection,
+} from '../inspect.js'
 import type { ValidatorOptions } from '../options.js'
 import { requireStepUp } from '../step-up.js'
 import type { Guard } from '../types.js'
@@ -66,6 +72,8 @@ Entra ID (Azure AD):
 Rules:
   --clock-tolerance <s>     leeway for exp, nbf and iat (default 60)
   --max-token-age <s>       refuse tokens issued longer ago than this
+  --certificate <file>      the client certificate (PEM) the token came with: checks a
+                            certificate-bound token's cnf x5t#S256 (RFC 8705) against it
 
 What a route asks (its answer is printed, and a refusal exits 1):
   --auth-context <id>       the route needs this Entra ID authentication context (c1...)
@@ -99,6 +107,7 @@ const ARGS = {
   instance: { type: 'string' },
   'clock-tolerance': { type: 'string' },
   'max-token-age': { type: 'string' },
+  certificate: { type: 'string' },
   'auth-context': { type: 'string' },
   'acr-values': { type: 'string' },
   'max-age': { type: 'string' },
@@ -112,6 +121,7 @@ const ARGS = {
 const FLAG_OF: Readonly<Record<string, string>> = {
   issuer: '--issuer',
   audience: '--audience',
+  certificate: '--certificate',
   jwksUri: '--jwks',
   discoveryUrl: '--discovery',
   tenant: '--azure-tenant',
@@ -125,7 +135,10 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 
 /** An option error in the words of the command line: `"clockTolerance" option` becomes `--clock-tolerance`. */
 function inFlags(message: string): string {
-  return message.replace(/"(\w+)" options?/g, (whole, name: string) => FLAG_OF[name] ?? whole)
+  return message.replace(
+    /"(\w+)" (?:options?|settings?)/g,
+    (whole, name: string) => FLAG_OF[name] ?? whole,
+  )
 }
 
 /** bearer-guard's version, from the package.json above this file (src/cli or dist). */
@@ -171,6 +184,7 @@ function toOptions(values: Values): ValidatorOptions | undefined {
       : { maxTokenAge: seconds('max-token-age', values['max-token-age']) }),
     // One token, checked once: nothing to cache.
     tokenCache: false as const,
+    ...(values.certificate === undefined ? {} : { certificateBinding: true }),
   }
   const audience = values.audience
   if (values['azure-tenant'] !== undefined) {
@@ -308,7 +322,12 @@ export function formatInspection(report: TokenInspection): string {
   }
   const { error } = report
   if (report.verdict === 'accepted') lines.push('Verdict: ACCEPTED')
-  else if (report.verdict === 'incomplete') {
+  else if (report.verdict === 'incomplete' && report.checks.some(isUnprovenCertificate)) {
+    lines.push(
+      'Verdict: NOT FULLY CHECKED: the token is bound to a client certificate (cnf x5t#S256):',
+      '  give --certificate <file> with the PEM of the client certificate to check the binding',
+    )
+  } else if (report.verdict === 'incomplete') {
     lines.push(
       'Verdict: NOT FULLY CHECKED: give --issuer, --audience and --jwks or --discovery (or',
       '--azure-tenant) to check the issuer, audience, key and signature',
@@ -371,6 +390,27 @@ function toJson(report: TokenInspection): object {
   }
 }
 
+/** The PEM of --certificate, read from its file (bounded: a certificate is a few KB). */
+async function readCertificate(
+  path: string | undefined,
+  options: ValidatorOptions | undefined,
+): Promise<string | undefined> {
+  if (path === undefined) return undefined
+  if (options === undefined) {
+    throw new UsageError('--certificate needs the options to check the token with (--issuer...)')
+  }
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new UsageError(
+      `--certificate: cannot read ${show(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
+  }
+  if (text.length > 64 * 1024) throw new UsageError('--certificate: the file is over 64 KB')
+  return text
+}
+
 async function readToken(argument: string, io: CliIO): Promise<string> {
   // A trailing newline is how a token arrives on standard input; it is not part of it.
   const raw = argument === '-' ? (await io.stdin()).replace(/\s+$/, '') : argument
@@ -430,9 +470,11 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
     const now = seconds('now', values.now)
     const token = await readToken(tokenArgument, io)
     const guards = toGuards(values)
+    const certificate = await readCertificate(values.certificate, options)
     const report = await inspectToken(token, options, {
       ...(now === undefined ? {} : { now: Math.floor(now) }),
       ...(guards === undefined ? {} : { guards }),
+      ...(certificate === undefined ? {} : { certificate }),
     })
     io.stdout(
       values.json === true
