@@ -122,6 +122,7 @@ async function casesFor(key: BenchKey, pool: readonly string[], repeated: string
   const jwtOptions = { algorithms: [alg], issuer: ISSUER, audience: AUDIENCE } as const
   const bgDistinct = await staticValidator(key, true)
   const bgNoCache = await staticValidator(key, false)
+  const bgDecideDistinct = await staticValidator(key, true)
   const bgRepeated = await staticValidator(key, true)
   const bgAuthDistinct = await staticValidator(key, true)
   const bgAuthRepeated = await staticValidator(key, true)
@@ -224,6 +225,25 @@ async function casesFor(key: BenchKey, pool: readonly string[], repeated: string
         'bearer-guard `verify()`, distinct tokens, cache off',
         () => bgNoCache.verify(token()),
         isAuth,
+      )
+    })(),
+    (() => {
+      // What every adapter calls for each request: the core's synchronous path, no promise.
+      const header = nextHeader()
+      return syncCase(
+        'bg-decide-distinct',
+        'bearer-guard `decide(request)` as the adapters call it, distinct tokens (cache on, all miss)',
+        () => {
+          const decision = bgDecideDistinct.decide({
+            method: 'GET',
+            url: '/',
+            rawHeaders: ['Authorization', header()],
+          })
+          if (decision instanceof Promise || decision.auth === undefined) {
+            throw new Error('bg-decide-distinct: the request was not accepted synchronously')
+          }
+          return decision.auth.expiresAt.getTime()
+        },
       )
     })(),
     asyncCase(
