@@ -105,6 +105,17 @@ export {
   type RequestLike,
   readHeader,
 } from './request.js'
+export {
+  answerResourceMetadata,
+  createResourceMetadataResponder,
+  type ProtectedResourceMetadata,
+  RESOURCE_METADATA_PATH,
+  type ResolvedResourceMetadata,
+  type ResourceMetadataAnswer,
+  type ResourceMetadataOptions,
+  type ResourceMetadataResponder,
+  resourceMetadataUrl,
+} from './resource-metadata.js'
 export { requireAnyRole, requireRoles, requireScopesOrRoles } from './roles.js'
 export {
   type GuardArgs,
