@@ -47,6 +47,7 @@ import * as core from '../src/index.js'
 import { type NodeMetadataHandler, nodeMetadataHandler } from './node-metadata.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
+export type { NodeMetadataHandler } from './node-metadata.js'
 
 /**
  * Injection token of the module's {@link Validator}, for services that verify tokens themselves.

@@ -82,6 +82,15 @@ export {
   type TokenInspection,
 } from './inspect.js'
 export {
+  type McpAuthInfo,
+  type McpRejection,
+  type McpSettings,
+  mcpRejectionOf,
+  mcpResourceOf,
+  mcpSettingsOf,
+  toMcpAuthInfo,
+} from './mcp-auth.js'
+export {
   type Algorithm,
   type ClaimsProblem,
   type DpopOptions,
