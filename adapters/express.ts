@@ -10,6 +10,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
+import { nodeMetadataHandler } from './node-metadata.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 
@@ -106,4 +107,22 @@ export function errorHandler(): ErrorRequestHandler {
     }
     res.status(answer.status).set(answer.headers).json(answer.body)
   }
+}
+
+/**
+ * Express middleware that serves the validator's RFC 9728 protected-resource metadata at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form (§3.1): GET and HEAD get
+ * the JSON document, OPTIONS a CORS answer, other methods 405; any other path goes to `next()`.
+ * Register it before `authenticate` (the metadata is public). Needs the `resourceMetadata` option.
+ *
+ * @example
+ * ```ts
+ * app.use(protectedResourceMetadata(validator))
+ * app.use(authenticate(validator))
+ * ```
+ */
+export function protectedResourceMetadata(
+  optionsOrValidator: ValidatorOptions | Validator,
+): RequestHandler {
+  return nodeMetadataHandler(optionsOrValidator)
 }

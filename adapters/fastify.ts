@@ -137,3 +137,34 @@ export const requireClaims = guards.requireClaims
 export const requireAuthContext = guards.requireAuthContext
 /** {@inheritDoc bearer-guard!GuardFactories#requireStepUp} */
 export const requireStepUp = guards.requireStepUp
+
+/**
+ * A Fastify plugin that serves the validator's RFC 9728 protected-resource metadata at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form (§3.1), from an `onRequest`
+ * hook: GET and HEAD get the JSON document, OPTIONS a CORS answer, other methods 405. Register it
+ * before `bearerGuard` (the metadata is public; hooks run in order). Needs the `resourceMetadata`
+ * option.
+ *
+ * @example
+ * ```ts
+ * await app.register(protectedResourceMetadata(validator))
+ * await app.register(bearerGuard, { validator })
+ * ```
+ */
+export function protectedResourceMetadata(
+  optionsOrValidator: ValidatorOptions | Validator,
+): FastifyPluginAsync {
+  const respond = core.createResourceMetadataResponder(core.toValidator(optionsOrValidator))
+  const metadataPlugin: FastifyPluginAsync = async (fastify) => {
+    fastify.addHook('onRequest', async (request, reply) => {
+      const answer = respond(request.method, request.url)
+      if (answer === undefined) return
+      return reply.code(answer.status).headers(answer.headers).send(answer.body)
+    })
+  }
+  return Object.assign(metadataPlugin, {
+    // Not encapsulated, so the hook sees every route's requests and unknown paths.
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'bearer-guard-resource-metadata',
+  })
+}

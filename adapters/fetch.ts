@@ -142,3 +142,32 @@ export const requireClaims = guards.requireClaims
 export const requireAuthContext = guards.requireAuthContext
 /** {@inheritDoc bearer-guard!GuardFactories#requireStepUp} */
 export const requireStepUp = guards.requireStepUp
+
+/** What {@link protectedResourceMetadata} returns: the Response for a metadata request, else `undefined`. */
+export type MetadataResponder = (request: core.FetchRequestLike) => Response | undefined
+
+/**
+ * Creates the function that answers requests for the validator's RFC 9728 protected-resource
+ * metadata (`/.well-known/oauth-protected-resource` and its path-suffixed form, §3.1): a
+ * Response for those paths (GET and HEAD: the JSON document; OPTIONS: CORS; other methods: 405),
+ * `undefined` for any other request. Needs the `resourceMetadata` option.
+ *
+ * @example
+ * ```ts
+ * const metadata = protectedResourceMetadata(validator)
+ * export default { fetch: (request: Request) => metadata(request) ?? app(request) }
+ * ```
+ */
+export function protectedResourceMetadata(
+  optionsOrValidator: ValidatorOptions | Validator,
+): MetadataResponder {
+  const respond = core.createResourceMetadataResponder(core.toValidator(optionsOrValidator))
+  return (request) => {
+    const answer = respond(request.method, request.url)
+    if (answer === undefined) return undefined
+    return new Response(answer.body ?? null, {
+      status: answer.status,
+      headers: Object.entries(answer.headers),
+    })
+  }
+}

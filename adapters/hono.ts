@@ -15,7 +15,7 @@ import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 import * as core from '../src/index.js'
-import { toResponse } from './fetch.js'
+import { protectedResourceMetadata as metadataResponder, toResponse } from './fetch.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
 
@@ -105,3 +105,26 @@ export const requireClaims = guards.requireClaims
 export const requireAuthContext = guards.requireAuthContext
 /** {@inheritDoc bearer-guard!GuardFactories#requireStepUp} */
 export const requireStepUp = guards.requireStepUp
+
+/**
+ * Hono middleware that serves the validator's RFC 9728 protected-resource metadata at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form (§3.1): GET and HEAD get
+ * the JSON document, OPTIONS a CORS answer, other methods 405; any other path goes to `next()`.
+ * Register it before `authenticate` (the metadata is public). Needs the `resourceMetadata` option.
+ *
+ * @example
+ * ```ts
+ * app.use(protectedResourceMetadata(validator))
+ * app.use('/api/*', authenticate(validator))
+ * ```
+ */
+export function protectedResourceMetadata(
+  optionsOrValidator: ValidatorOptions | Validator,
+): MiddlewareHandler {
+  const respond = metadataResponder(optionsOrValidator)
+  return async (c, next) => {
+    const response = respond(c.req.raw)
+    if (response !== undefined) return response
+    await next()
+  }
+}

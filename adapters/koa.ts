@@ -88,3 +88,30 @@ export const requireClaims = guards.requireClaims
 export const requireAuthContext = guards.requireAuthContext
 /** {@inheritDoc bearer-guard!GuardFactories#requireStepUp} */
 export const requireStepUp = guards.requireStepUp
+
+/**
+ * Koa middleware that serves the validator's RFC 9728 protected-resource metadata at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form (§3.1): GET and HEAD get
+ * the JSON document, OPTIONS a CORS answer, other methods 405; any other path goes to `next()`.
+ * Register it before `authenticate` (the metadata is public). Needs the `resourceMetadata` option.
+ *
+ * @example
+ * ```ts
+ * app.use(protectedResourceMetadata(validator))
+ * app.use(authenticate(validator))
+ * ```
+ */
+export function protectedResourceMetadata(
+  optionsOrValidator: ValidatorOptions | Validator,
+): Middleware {
+  const respond = core.createResourceMetadataResponder(core.toValidator(optionsOrValidator))
+  return (ctx, next) => {
+    const answer = respond(ctx.method, ctx.originalUrl)
+    if (answer === undefined) return next()
+    ctx.status = answer.status
+    ctx.set(answer.headers)
+    // Koa sends no body for HEAD, 204, and a 405 whose body is left unset gets its status text.
+    if (answer.body !== undefined) ctx.body = answer.body
+    return Promise.resolve()
+  }
+}

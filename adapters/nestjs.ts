@@ -44,8 +44,10 @@ import type {
   ValidatorOptions,
 } from '../src/index.js'
 import * as core from '../src/index.js'
+import { type NodeMetadataHandler, nodeMetadataHandler } from './node-metadata.js'
 
 export type { AuthenticateOptions, AuthInfo, Validator, ValidatorOptions } from '../src/index.js'
+export type { NodeMetadataHandler } from './node-metadata.js'
 
 /**
  * Injection token of the module's {@link Validator}, for services that verify tokens themselves.
@@ -305,4 +307,23 @@ export class BearerGuardModule {
     }
     return bearerGuardModule([provider], options, options.imports)
   }
+}
+
+/**
+ * Middleware that serves the validator's RFC 9728 protected-resource metadata at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form (§3.1), for
+ * `app.use(...)` in `main.ts` or a module's `configure(consumer)`: GET and HEAD get the JSON
+ * document, OPTIONS a CORS answer, other methods 405; other paths go on. Middleware runs before
+ * guards, so the metadata stays public. Needs the `resourceMetadata` option.
+ *
+ * @example
+ * ```ts
+ * const app = await NestFactory.create(AppModule)
+ * app.use(protectedResourceMetadata(app.get(BEARER_GUARD_VALIDATOR)))
+ * ```
+ */
+export function protectedResourceMetadata(
+  optionsOrValidator: ValidatorOptions | Validator,
+): NodeMetadataHandler {
+  return nodeMetadataHandler(optionsOrValidator)
 }

@@ -15,6 +15,7 @@ import {
   VALIDATOR_OPTION_NAMES,
   type ValidatorOptions,
 } from './options.js'
+import { withAuthorizationServer } from './resource-metadata.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 
 /**
@@ -407,6 +408,19 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
 
   return {
     ...rest,
+    // RFC 9728: the authorization server of a single-tenant API is its tenant's issuer.
+    ...(rest.resourceMetadata === undefined
+      ? {}
+      : {
+          resourceMetadata: withAuthorizationServer(
+            rest.resourceMetadata,
+            fixedTenant === undefined
+              ? undefined
+              : versions.has('2.0')
+                ? v2IssuerOf(fixedTenant)
+                : v1IssuerOf(fixedTenant),
+          ),
+        }),
     ...(realm === undefined ? {} : { realm }),
     // Where a client answers a claims challenge (Microsoft's claims challenge format).
     authorizationUri:

@@ -82,6 +82,15 @@ export {
   type TokenInspection,
 } from './inspect.js'
 export {
+  type McpAuthInfo,
+  type McpRejection,
+  type McpSettings,
+  mcpRejectionOf,
+  mcpResourceOf,
+  mcpSettingsOf,
+  toMcpAuthInfo,
+} from './mcp-auth.js'
+export {
   type Algorithm,
   type ClaimsProblem,
   type DpopOptions,
@@ -105,6 +114,17 @@ export {
   type RequestLike,
   readHeader,
 } from './request.js'
+export {
+  answerResourceMetadata,
+  createResourceMetadataResponder,
+  type ProtectedResourceMetadata,
+  RESOURCE_METADATA_PATH,
+  type ResolvedResourceMetadata,
+  type ResourceMetadataAnswer,
+  type ResourceMetadataOptions,
+  type ResourceMetadataResponder,
+  resourceMetadataUrl,
+} from './resource-metadata.js'
 export { requireAnyRole, requireRoles, requireScopesOrRoles } from './roles.js'
 export {
   type GuardArgs,

@@ -4,6 +4,11 @@ import { DEFAULT_REALM, type RejectionReason } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
 import { normalizeOrigin } from './htu.js'
 import { createMemoryReplayStore, type ReplayStore } from './replay-store.js'
+import {
+  type ResolvedResourceMetadata,
+  type ResourceMetadataOptions,
+  resolveResourceMetadata,
+} from './resource-metadata.js'
 import { DEFAULT_TOKEN_CACHE_ENTRIES } from './token-cache.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 
@@ -267,6 +272,12 @@ export interface ValidatorOptions {
    * that proxy, which must overwrite the header. Default off: any token with `cnf` is refused.
    */
   certificateBinding?: boolean | { certificateHeader: string }
+  /**
+   * Publish OAuth 2.0 Protected Resource Metadata (RFC 9728) for this API, served by each
+   * adapter's `protectedResourceMetadata`, and name its URL in every challenge as
+   * `resource_metadata` (§5.1). See {@link ResourceMetadataOptions}. Default none.
+   */
+  resourceMetadata?: ResourceMetadataOptions
 }
 
 /** The validated, normalised, frozen form of {@link ValidatorOptions}. */
@@ -340,6 +351,8 @@ export interface ResolvedOptions {
   readonly dpop: ResolvedDpopOptions | undefined
   /** Certificate binding, when on: the proxy's header (lower case), or `undefined` for the TLS socket. */
   readonly certificateBinding: { readonly header: string | undefined } | undefined
+  /** The RFC 9728 metadata document and where it is served, when configured. */
+  readonly resourceMetadata: ResolvedResourceMetadata | undefined
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
@@ -372,6 +385,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'describeRejection',
   'dpop',
   'certificateBinding',
+  'resourceMetadata',
 ])
 
 const DPOP_OPTION_NAMES: ReadonlySet<string> = new Set<keyof DpopOptions>([
@@ -731,7 +745,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
   if (options.requirePermissions !== undefined && typeof options.requirePermissions !== 'boolean') {
     fail('"requirePermissions" option must be a boolean')
   }
-  const resolved: ResolvedOptions = {
+  const resolved: Omit<ResolvedOptions, 'resourceMetadata'> = {
     ...resolveIssuer(options.issuer),
     audiences,
     keySource: resolveKeySource(options),
@@ -805,7 +819,10 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     dpop: resolveDpop(options.dpop),
     certificateBinding: resolveCertificateBinding(options.certificateBinding),
   }
-  return Object.freeze(resolved)
+  return Object.freeze({
+    ...resolved,
+    resourceMetadata: resolveResourceMetadata(options.resourceMetadata, resolved),
+  })
 }
 
 /**

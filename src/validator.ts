@@ -116,12 +116,17 @@ const fromOptions = new WeakMap<object, Validator>()
 
 /**
  * The challenge context of a validator's options: its realm, the schemes it accepts (Bearer
- * and, when DPoP is on, DPoP with its `algs`, RFC 9449 §7.1; DPoP alone when it is required), and
- * the `authorization_uri` of its claims challenges.
+ * and, when DPoP is on, DPoP with its `algs`, RFC 9449 §7.1; DPoP alone when it is required), the
+ * `authorization_uri` of its claims challenges, and RFC 9728's `resource_metadata`.
  */
 export function challengeContextOf(options: ResolvedOptions): ChallengeContext {
-  const { dpop, realm, authorizationUri } = options
-  if (dpop === undefined && realm === DEFAULT_REALM && authorizationUri === undefined) {
+  const { dpop, realm, authorizationUri, resourceMetadata } = options
+  if (
+    dpop === undefined &&
+    realm === DEFAULT_REALM &&
+    authorizationUri === undefined &&
+    resourceMetadata === undefined
+  ) {
     return DEFAULT_CHALLENGE_CONTEXT
   }
   let schemes = DEFAULT_CHALLENGE_CONTEXT.schemes
@@ -137,6 +142,10 @@ export function challengeContextOf(options: ResolvedOptions): ChallengeContext {
   return Object.freeze({
     realm,
     schemes,
+    // RFC 9728 §5.1: every challenge points at the metadata.
+    ...(resourceMetadata === undefined
+      ? {}
+      : { params: Object.freeze({ resource_metadata: resourceMetadata.url }) }),
     ...(authorizationUri === undefined
       ? {}
       : {

@@ -4,6 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
 import { AUDIENCE, ISSUER, mintToken } from '../helpers/tokens.js'
@@ -110,6 +112,88 @@ it('refuses to start without its configuration', async () => {
   await expect(startExample('express', { ISSUER: '', AUDIENCE: '', JWKS_URI: '' })).rejects.toThrow(
     /exited with 1: Set ISSUER, AUDIENCE and JWKS_URI/,
   )
+})
+
+describe('examples/resource-metadata.ts', () => {
+  const RESOURCE = 'https://api.example.com/orders'
+  const METADATA = 'https://api.example.com/.well-known/oauth-protected-resource/orders'
+  let url: string
+
+  beforeAll(async () => {
+    url = await startExample('resource-metadata', {
+      ISSUER,
+      AUDIENCE,
+      JWKS_URI: jwks.jwksUri,
+      RESOURCE,
+      PORT: '0',
+    })
+  }, 20_000)
+
+  it('serves its RFC 9728 metadata without a token, and names it in its 401', async () => {
+    const metadata = await fetch(`${url}/.well-known/oauth-protected-resource/orders`)
+    expect(metadata.status).toBe(200)
+    expect(await metadata.json()).toEqual({
+      resource: RESOURCE,
+      authorization_servers: [ISSUER],
+      scopes_supported: ['Files.Read'],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Orders API',
+    })
+    const anonymous = await fetch(`${url}/orders`)
+    expect(anonymous.status).toBe(401)
+    expect(anonymous.headers.get('www-authenticate')).toBe(
+      `Bearer realm="api", resource_metadata="${METADATA}"`,
+    )
+  })
+
+  it('answers a token with the scope', async () => {
+    const response = await fetch(`${url}/orders`, {
+      headers: { authorization: `Bearer ${await currentToken()}` },
+    })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ subject: 'user-123', orders: [] })
+  })
+})
+
+describe('examples/mcp.ts', () => {
+  const MCP_URL = 'https://mcp.example.com/mcp'
+  let url: string
+
+  beforeAll(async () => {
+    url = await startExample('mcp', { ISSUER, JWKS_URI: jwks.jwksUri, MCP_URL, PORT: '0' })
+  }, 20_000)
+
+  it('lets the MCP SDK client call its tool with a token issued for MCP_URL', async () => {
+    const token = await currentToken({ aud: MCP_URL, scp: 'mcp:tools' })
+    const client = new Client({ name: 'example-test', version: '1.0.0' })
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    )
+    try {
+      const result = await client.callTool({ name: 'whoami', arguments: {} })
+      expect(result.content).toEqual([{ type: 'text', text: 'user-123' }])
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('refuses a token for another audience, naming its metadata', async () => {
+    const response = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await currentToken({ scp: 'mcp:tools' })}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    })
+    expect(response.status).toBe(401)
+    expect(response.headers.get('www-authenticate')).toContain(
+      'resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"',
+    )
+  })
 })
 
 describe('every example against the Entra ID emulator, in one line (issue #13, point 9)', () => {

@@ -26,6 +26,7 @@ type Entry =
   | 'bearer-guard/nestjs'
   | 'bearer-guard/testing'
   | 'bearer-guard/msal'
+  | 'bearer-guard/mcp'
 const ENTRIES: readonly Entry[] = [
   'bearer-guard',
   'bearer-guard/express',
@@ -36,6 +37,7 @@ const ENTRIES: readonly Entry[] = [
   'bearer-guard/nestjs',
   'bearer-guard/testing',
   'bearer-guard/msal',
+  'bearer-guard/mcp',
 ]
 
 interface ConsumerReport {
@@ -101,6 +103,7 @@ describe('build output', () => {
     )
     expect(subpaths).toEqual(expect.arrayContaining(['./testing']))
     expect(subpaths).toEqual(expect.arrayContaining(['./nestjs']))
+    expect(subpaths).toEqual(expect.arrayContaining(['./mcp']))
     expect(targets).toHaveLength(subpaths.length * 4 + 1)
     for (const target of targets) expect(existsSync(join(root, target)), target).toBe(true)
   })
@@ -142,7 +145,9 @@ describe.each(ENTRIES)('%s', (entry) => {
                     ? await import('../../adapters/nestjs.js')
                     : entry === 'bearer-guard/msal'
                       ? await import('../../src/on-behalf-of.js')
-                      : await import('../../src/testing/index.js')
+                      : entry === 'bearer-guard/mcp'
+                        ? await import('../../adapters/mcp.js')
+                        : await import('../../src/testing/index.js')
     expect(esm.names[entry]).toEqual(runtimeNames(source))
   })
 })

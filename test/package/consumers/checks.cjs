@@ -45,6 +45,8 @@ async function run({
   hono,
   nestjs,
   msal,
+  mcp,
+  mcpErrors,
   Fastify,
   Hono,
   testing,
@@ -61,6 +63,7 @@ async function run({
     'bearer-guard/nestjs': Object.keys(nestjs).sort(),
     'bearer-guard/testing': Object.keys(testing).sort(),
     'bearer-guard/msal': Object.keys(msal).sort(),
+    'bearer-guard/mcp': Object.keys(mcp).sort(),
   }
   const checks = {}
 
@@ -213,6 +216,29 @@ async function run({
       request.auth.subject === 'consumer' &&
       denied instanceof core.InsufficientScopeError &&
       typeof nestjs.BearerGuardModule.forRoot(validator) === 'object'
+    )
+  })
+
+  // The MCP verifier of this format: the SDK's AuthInfo for a token issued for the MCP server,
+  // and the SDK's own InvalidTokenError (of the same format) for one issued for another resource.
+  checks.mcpVerifier = await attempt(async () => {
+    const resource = 'https://mcp.example.com/mcp'
+    const verifier = mcp.createTokenVerifier(
+      core.createValidator({
+        issuer,
+        audience: resource,
+        keys: [publicJwk],
+        resourceMetadata: { resource },
+      }),
+    )
+    const info = await verifier.verifyAccessToken(await mint({ aud: resource }))
+    const refused = await rejection(async () => verifier.verifyAccessToken(await mint({})))
+    return (
+      info.clientId === '' &&
+      info.scopes.includes('Files.Read') &&
+      info.resource.href === resource &&
+      mcp.bearerGuardAuth(info).subject === 'consumer' &&
+      refused instanceof mcpErrors.InvalidTokenError
     )
   })
 

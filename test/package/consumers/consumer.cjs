@@ -11,6 +11,8 @@ const fetchEntry = require('bearer-guard/fetch')
 const hono = require('bearer-guard/hono')
 const nestjs = require('bearer-guard/nestjs')
 const msal = require('bearer-guard/msal')
+const mcp = require('bearer-guard/mcp')
+const mcpErrors = require('@modelcontextprotocol/sdk/server/auth/errors.js')
 const Fastify = require('fastify')
 const { Hono } = require('hono')
 const testing = require('bearer-guard/testing')
@@ -28,6 +30,8 @@ checks
     hono,
     nestjs,
     msal,
+    mcp,
+    mcpErrors,
     Fastify,
     Hono,
     testing,

@@ -1,11 +1,14 @@
 // ESM consumer: loads every entry with `import`, through the package's own `exports` map
 // (self-reference), runs the shared checks and prints the result as JSON.
+
+import * as mcpErrors from '@modelcontextprotocol/sdk/server/auth/errors.js'
 import * as core from 'bearer-guard'
 import * as express from 'bearer-guard/express'
 import * as fastify from 'bearer-guard/fastify'
 import * as fetchEntry from 'bearer-guard/fetch'
 import * as hono from 'bearer-guard/hono'
 import * as koa from 'bearer-guard/koa'
+import * as mcp from 'bearer-guard/mcp'
 import * as msal from 'bearer-guard/msal'
 import * as nestjs from 'bearer-guard/nestjs'
 import * as testing from 'bearer-guard/testing'
@@ -24,6 +27,8 @@ const result = await checks.run({
   hono,
   nestjs,
   msal,
+  mcp,
+  mcpErrors,
   Fastify,
   Hono,
   testing,
