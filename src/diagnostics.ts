@@ -238,3 +238,9 @@ function failed<M extends { error?: unknown }>(
   channels.asyncEnd.publish(message)
   throw error
 }
+
+/**
+ * The two tracing channels, for a subscriber within this package (`bearer-guard/opentelemetry`);
+ * anyone else subscribes by name.
+ */
+export const tracingChannels = Object.freeze({ validation, keyFetch })

@@ -26,6 +26,7 @@ type Entry =
   | 'bearer-guard/nestjs'
   | 'bearer-guard/testing'
   | 'bearer-guard/msal'
+  | 'bearer-guard/opentelemetry'
 const ENTRIES: readonly Entry[] = [
   'bearer-guard',
   'bearer-guard/express',
@@ -36,6 +37,7 @@ const ENTRIES: readonly Entry[] = [
   'bearer-guard/nestjs',
   'bearer-guard/testing',
   'bearer-guard/msal',
+  'bearer-guard/opentelemetry',
 ]
 
 interface ConsumerReport {
@@ -101,6 +103,7 @@ describe('build output', () => {
     )
     expect(subpaths).toEqual(expect.arrayContaining(['./testing']))
     expect(subpaths).toEqual(expect.arrayContaining(['./nestjs']))
+    expect(subpaths).toEqual(expect.arrayContaining(['./opentelemetry']))
     expect(targets).toHaveLength(subpaths.length * 4 + 1)
     for (const target of targets) expect(existsSync(join(root, target)), target).toBe(true)
   })
@@ -142,7 +145,9 @@ describe.each(ENTRIES)('%s', (entry) => {
                     ? await import('../../adapters/nestjs.js')
                     : entry === 'bearer-guard/msal'
                       ? await import('../../src/on-behalf-of.js')
-                      : await import('../../src/testing/index.js')
+                      : entry === 'bearer-guard/opentelemetry'
+                        ? await import('../../src/opentelemetry.js')
+                        : await import('../../src/testing/index.js')
     expect(esm.names[entry]).toEqual(runtimeNames(source))
   })
 })
@@ -172,6 +177,17 @@ describe('public names', () => {
       expect(report.names['bearer-guard/express']).toEqual(expect.arrayContaining(GUARDS))
       // Express's own extra: errorHandler() (its default handler logs and renders rejections).
       expect(report.names['bearer-guard/koa']).toEqual(shared(report.names['bearer-guard/express']))
+    }
+  })
+
+  it('OpenTelemetry: the instrumentation, its names, and the channel names in the main entry', () => {
+    for (const report of [esm, cjs]) {
+      expect(report.names['bearer-guard/opentelemetry']).toEqual(
+        expect.arrayContaining(['BearerGuardInstrumentation', 'INSTRUMENTATION_NAME']),
+      )
+      expect(report.names['bearer-guard']).toEqual(
+        expect.arrayContaining(['KEY_FETCH_CHANNEL', 'VALIDATION_CHANNEL']),
+      )
     }
   })
 

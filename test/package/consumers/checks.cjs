@@ -45,6 +45,7 @@ async function run({
   hono,
   nestjs,
   msal,
+  opentelemetry,
   Fastify,
   Hono,
   testing,
@@ -61,6 +62,7 @@ async function run({
     'bearer-guard/nestjs': Object.keys(nestjs).sort(),
     'bearer-guard/testing': Object.keys(testing).sort(),
     'bearer-guard/msal': Object.keys(msal).sort(),
+    'bearer-guard/opentelemetry': Object.keys(opentelemetry).sort(),
   }
   const checks = {}
 
@@ -214,6 +216,17 @@ async function run({
       denied instanceof core.InsufficientScopeError &&
       typeof nestjs.BearerGuardModule.forRoot(validator) === 'object'
     )
+  })
+
+  // The instrumentation subscribes to the core's validation channel, by its name, and lets go.
+  checks.instrumentationSubscribes = await attempt(async () => {
+    const { tracingChannel } = require('node:diagnostics_channel')
+    const channel = tracingChannel(core.VALIDATION_CHANNEL)
+    const before = channel.hasSubscribers
+    const instrumentation = new opentelemetry.BearerGuardInstrumentation()
+    const during = channel.hasSubscribers
+    instrumentation.disable()
+    return !before && during && !channel.hasSubscribers
   })
 
   return { names, checks }

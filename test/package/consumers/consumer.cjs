@@ -11,6 +11,7 @@ const fetchEntry = require('bearer-guard/fetch')
 const hono = require('bearer-guard/hono')
 const nestjs = require('bearer-guard/nestjs')
 const msal = require('bearer-guard/msal')
+const opentelemetry = require('bearer-guard/opentelemetry')
 const Fastify = require('fastify')
 const { Hono } = require('hono')
 const testing = require('bearer-guard/testing')
@@ -28,6 +29,7 @@ checks
     hono,
     nestjs,
     msal,
+    opentelemetry,
     Fastify,
     Hono,
     testing,

@@ -8,6 +8,7 @@ import * as hono from 'bearer-guard/hono'
 import * as koa from 'bearer-guard/koa'
 import * as msal from 'bearer-guard/msal'
 import * as nestjs from 'bearer-guard/nestjs'
+import * as opentelemetry from 'bearer-guard/opentelemetry'
 import * as testing from 'bearer-guard/testing'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
@@ -24,6 +25,7 @@ const result = await checks.run({
   hono,
   nestjs,
   msal,
+  opentelemetry,
   Fastify,
   Hono,
   testing,
