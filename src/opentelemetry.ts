@@ -227,9 +227,9 @@ export class BearerGuardInstrumentation {
     this.#instruments = createInstruments(provider)
   }
 
-  /** A copy of the configuration. */
+  /** A copy of the configuration; `enabled` says whether it is subscribed now. */
   getConfig(): BearerGuardInstrumentationConfig {
-    return { ...this.#config }
+    return { ...this.#config, enabled: this.#enabled }
   }
 
   /** Merges `config` into the configuration, taking up any provider it names. */

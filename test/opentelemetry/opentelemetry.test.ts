@@ -7,6 +7,7 @@ import { request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { registerInstrumentations } from '@opentelemetry/instrumentation'
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -295,6 +296,34 @@ describe('BearerGuardInstrumentation: spans', () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } })).default
     expect(INSTRUMENTATION_VERSION).toBe(version)
     expect(instrumentation.instrumentationVersion).toBe(version)
+  })
+})
+
+describe('registerInstrumentations (@opentelemetry/instrumentation)', () => {
+  it('sets the providers, enables a disabled instrumentation, and disables it when unregistered', async () => {
+    const ownSpans = new InMemorySpanExporter()
+    const ownProvider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(ownSpans)],
+    })
+    const registered = new BearerGuardInstrumentation({ enabled: false })
+    expect(registered.getConfig().enabled).toBe(false)
+    const unregister = registerInstrumentations({
+      instrumentations: [registered],
+      tracerProvider: ownProvider,
+      meterProvider,
+    })
+    expect(registered.getConfig().enabled).toBe(true)
+    const checked = validator()
+    await checked.verify(await token())
+    expect(ownSpans.getFinishedSpans().map((span) => span.name)).toEqual([
+      KEY_FETCH_SPAN,
+      VALIDATION_SPAN,
+    ])
+    unregister()
+    expect(registered.getConfig().enabled).toBe(false)
+    await checked.verify(await token({ scp: 'Other' }))
+    expect(ownSpans.getFinishedSpans()).toHaveLength(2)
+    await ownProvider.shutdown()
   })
 })
 
