@@ -9,13 +9,18 @@
  * the figures go in the commit message and README.
  *
  *   npx tsx bench/diagnostics.ts            (BENCH_QUICK=1 for a short smoke run)
+ *
+ * BENCH_SUBSCRIBED=1 measures the cost with bearer-guard/opentelemetry enabled instead.
  */
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { tracingChannel } from 'node:diagnostics_channel'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { MeterProvider } from '@opentelemetry/sdk-metrics'
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { VALIDATION_CHANNEL, type Validator } from '../src/index.js'
+import { BearerGuardInstrumentation } from '../src/opentelemetry.js'
 import { createBenchKeys, toJwks } from './lib/keys.js'
 import { type BenchCase, decideCase, runCases } from './lib/measure.js'
 import { BENCH_DIR, prepareProcess } from './lib/results.js'
@@ -27,6 +32,8 @@ const QUICK = process.env.BENCH_QUICK === '1'
 const ROUNDS = QUICK ? 3 : 15
 const ROUND_MS = QUICK ? 100 : 250
 const BASELINE_COMMIT = '4f31e85'
+/** BENCH_SUBSCRIBED=1: with bearer-guard/opentelemetry enabled (the "after" copy publishes, "before" cannot). */
+const SUBSCRIBED = process.env.BENCH_SUBSCRIBED === '1'
 const ROOT = join(BENCH_DIR, '..')
 const AFTER = execFileSync('git', [
   '-C',
@@ -51,6 +58,13 @@ async function loadCore(commit: string, copy = ''): Promise<typeof import('../sr
 
 async function main() {
   if (tracingChannel(VALIDATION_CHANNEL).hasSubscribers) throw new Error('a subscriber is present')
+  if (SUBSCRIBED) {
+    // Spans made and dropped (a provider without processors), metrics recorded (no reader).
+    new BearerGuardInstrumentation({
+      tracerProvider: new BasicTracerProvider(),
+      meterProvider: new MeterProvider(),
+    })
+  }
   const keys = createBenchKeys()
   const options = { issuer: ISSUER, audience: AUDIENCE, keys: toJwks(keys.ec) }
   const now = Math.floor(Date.now() / 1000)
@@ -104,7 +118,10 @@ async function main() {
       ]),
     ),
   )
-  console.log(`no subscriber; before ${BASELINE_COMMIT}, after ${AFTER}:`, ratios)
+  console.log(
+    `${SUBSCRIBED ? 'OpenTelemetry instrumentation on' : 'no subscriber'}; before ${BASELINE_COMMIT}, after ${AFTER}:`,
+    ratios,
+  )
 }
 
 await main()
