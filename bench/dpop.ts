@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import { createValidator } from '../src/index.js'
 import { createMemoryReplayStore } from '../src/replay-store.js'
 import { createBenchKeys, toJwks } from './lib/keys.js'
-import { type BenchCase, runCases, sink } from './lib/measure.js'
+import { type BenchCase, decideCase, runCases, sink } from './lib/measure.js'
 import { BENCH_DIR, prepareProcess, writeSection } from './lib/results.js'
 import { AUDIENCE, entraClaims, ISSUER, mintPool, mintToken } from './lib/tokens.js'
 
@@ -133,22 +133,6 @@ async function cpuFigures() {
   const after = createValidator(options)
   let beforeIndex = 0
   let afterIndex = 0
-  const decideCase = (
-    id: string,
-    label: string,
-    decide: () => ReturnType<typeof after.decide>,
-  ): BenchCase => ({
-    id,
-    label,
-    async batch(n) {
-      for (let i = 0; i < n; i++) {
-        const pending = decide()
-        const decision = pending instanceof Promise ? await pending : pending
-        if (decision.error !== undefined) throw new Error(`${id}: ${decision.error.message}`)
-        sink.value += 1
-      }
-    },
-  })
   const cases: BenchCase[] = [
     {
       id: 'floor',

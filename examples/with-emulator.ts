@@ -3,7 +3,8 @@
  * with real tokens: a user's token with Files.Read, one without it, a daemon's app-only token,
  * and no token. One line, nothing to configure:
  *
- *   npx tsx examples/with-emulator.ts express      (or koa, fastify, hono, nestjs, azure-ad)
+ *   npx tsx examples/with-emulator.ts express      (or koa, fastify, hono, nestjs, azure-ad,
+ *                                                  opentelemetry)
  *
  * The emulator listens on 127.0.0.1 only; the example runs in its own process with its usual
  * environment variables set to the emulator's issuer, audience and keys. Exits 0 when every
@@ -13,7 +14,15 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startEntraEmulator } from '../src/testing/index.js'
 
-const EXAMPLES = ['express', 'koa', 'fastify', 'hono', 'nestjs', 'azure-ad'] as const
+const EXAMPLES = [
+  'express',
+  'koa',
+  'fastify',
+  'hono',
+  'nestjs',
+  'azure-ad',
+  'opentelemetry',
+] as const
 const name = process.argv[2] as (typeof EXAMPLES)[number] | undefined
 if (name === undefined || !EXAMPLES.includes(name)) {
   console.error(`Usage: npx tsx examples/with-emulator.ts <${EXAMPLES.join(' | ')}>`)

@@ -47,6 +47,12 @@ export {
   type Rejected,
   whenDecided,
 } from './decision.js'
+export {
+  KEY_FETCH_CHANNEL,
+  type KeyFetchMessage,
+  VALIDATION_CHANNEL,
+  type ValidationMessage,
+} from './diagnostics.js'
 export { accessTokenHash, computeJwkThumbprint } from './dpop.js'
 export type { NonceSource } from './dpop-nonce.js'
 export {

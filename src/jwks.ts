@@ -18,6 +18,7 @@
  */
 import { createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto'
 import { type CryptoKey, importJWK, type JWK as JoseJWK } from 'jose'
+import { hasKeyFetchSubscribers, type KeyFetchMessage, traceKeyFetch } from './diagnostics.js'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import { emitEvent } from './events.js'
 import { checkKeyUrl, type JWK, type ResolvedOptions } from './options.js'
@@ -231,12 +232,16 @@ function isRedirect(response: Response): boolean {
   )
 }
 
-/** Fetches a JSON document with a time and size limit, refusing redirects. */
+/**
+ * Fetches a JSON document with a time and size limit, refusing redirects; `seen.status` gets the
+ * status of the response, when one came (for the key-fetch diagnostics message).
+ */
 export async function fetchJson(
   url: URL,
   timeout: number,
   maxSize: number,
   fetcher: typeof fetch = fetch,
+  seen?: { status: number | undefined },
 ): Promise<unknown> {
   const signal = AbortSignal.timeout(timeout)
   let response: Response
@@ -247,6 +252,7 @@ export async function fetchJson(
       redirect: 'manual',
       headers: { accept: 'application/json' },
     })
+    if (seen !== undefined) seen.status = response.status
     if (isRedirect(response)) {
       await response.body?.cancel()
       throw new FetchRefusal(
@@ -387,9 +393,15 @@ export function createRemoteKeySource(
   let nextBackgroundAt = Number.POSITIVE_INFINITY
   const retryAfter = Math.max(1, Math.ceil(timeoutDuration / 1000))
 
-  async function resolveJwksUrl(): Promise<URL> {
+  async function resolveJwksUrl(trace?: KeyFetchMessage): Promise<URL> {
     if (jwksUrl !== undefined) return jwksUrl
-    const document = await fetchJson(location.url, timeoutDuration, maxResponseSize, options.fetch)
+    const document = await fetchJson(
+      location.url,
+      timeoutDuration,
+      maxResponseSize,
+      options.fetch,
+      trace,
+    )
     const uri = (document as { jwks_uri?: unknown } | null)?.jwks_uri
     if (typeof uri !== 'string') throw new Error('the discovery document has no "jwks_uri"')
     try {
@@ -400,15 +412,17 @@ export function createRemoteKeySource(
     return jwksUrl
   }
 
-  async function load(trigger: Trigger): Promise<KeySet> {
+  async function load(trigger: Trigger, trace?: KeyFetchMessage): Promise<KeySet> {
     lastAttemptAt = Date.now()
     try {
-      const url = await resolveJwksUrl()
-      const document = await fetchJson(url, timeoutDuration, maxResponseSize, options.fetch)
+      const url = await resolveJwksUrl(trace)
+      if (trace !== undefined) trace.url = url.href
+      const document = await fetchJson(url, timeoutDuration, maxResponseSize, options.fetch, trace)
       const before = keys
       const fetchedAt = Date.now()
       const next = await buildKeySet(document, fetchedAt, fetchedAt + maxStaleAge, before)
       keys = next
+      if (trace !== undefined) trace.keyCount = next.all.length
       nextBackgroundAt = next.fetchedAt + cacheMaxAge * (0.8 + Math.random() * 0.1)
       const keyIds = [...next.byKid.keys()]
       const added = keyIds.filter((kid) => !before?.byKid.has(kid))
@@ -423,6 +437,7 @@ export function createRemoteKeySource(
       const usable = keys !== undefined && Date.now() - keys.fetchedAt <= maxStaleAge
       // Retry a failed background refresh after a pause, not on every request.
       nextBackgroundAt = Date.now() + Math.max(cooldownDuration, 1_000)
+      if (trace !== undefined) trace.staleKeysServed = usable
       emitEvent(options.onEvent, {
         type: 'keys_refresh_failed',
         message: error instanceof Error ? error.message : 'the key fetch failed',
@@ -435,7 +450,10 @@ export function createRemoteKeySource(
 
   function refresh(trigger: Trigger): Promise<KeySet> {
     if (inflight === undefined) {
-      inflight = load(trigger).finally(() => {
+      const loading = hasKeyFetchSubscribers()
+        ? traceKeyFetch((jwksUrl ?? location.url).href, trigger, (trace) => load(trigger, trace))
+        : load(trigger)
+      inflight = loading.finally(() => {
         inflight = undefined
       })
     }

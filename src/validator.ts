@@ -13,6 +13,7 @@ import {
   DEFAULT_CHALLENGE_CONTEXT,
 } from './challenge.js'
 import { type Accepted, ANONYMOUS, type Decision, type Rejected } from './decision.js'
+import { hasValidationSubscribers, traceValidation, type ValidationMessage } from './diagnostics.js'
 import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
 import { createKeySourceFor, type VerificationKey } from './jwks.js'
@@ -192,6 +193,8 @@ export function createValidator(options: ValidatorOptions): Validator {
       ? createTokenCache(resolved.tokenCacheEntries)
       : undefined
 
+  // The issuer a validation's diagnostics message names before a token is accepted.
+  const issuer = resolved.issuers?.size === 1 ? [...resolved.issuers][0] : undefined
   const steps = activeSteps(resolved)
   const bindingStart = steps.findIndex((step) => step.group === 'binding')
   const explain = (group: StepGroup, error: unknown, claims: TokenClaims) =>
@@ -387,7 +390,9 @@ export function createValidator(options: ValidatorOptions): Validator {
     scheme: Credentials['scheme'] = 'Bearer',
     request?: RequestContext,
     cached?: Accepted,
+    trace?: ValidationMessage,
   ): Decision | Promise<Decision> {
+    if (trace !== undefined) trace.cache = cached === undefined ? 'miss' : 'hit'
     let result: Accepted | Promise<Accepted>
     try {
       result =
@@ -410,6 +415,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     credentialsRequired: boolean,
     now: number,
     request?: RequestContext,
+    trace?: ValidationMessage,
   ): Decision | Promise<Decision> {
     if (cache !== undefined && acceptBearer) {
       // A token verified before is found without parsing the header strictly: a hit is the exact
@@ -417,7 +423,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       // tokens are never in this cache.
       const candidate = peekBearerToken(authorization)
       const hit = candidate === undefined ? undefined : cache.get(candidate, now)
-      if (hit !== undefined) return hit
+      if (hit !== undefined) {
+        if (trace !== undefined) trace.cache = 'hit'
+        return hit
+      }
     }
     if (!binding) {
       let token: string | undefined
@@ -426,7 +435,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       } catch (error) {
         return rejected(error)
       }
-      if (token !== undefined) return decideToken(token, now)
+      if (token !== undefined) return decideToken(token, now, 'Bearer', request, undefined, trace)
       // No credentials is not a rejected token: no event (RFC 6750 §3.1, no error code either).
       return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
     }
@@ -435,7 +444,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       const peeked = peekCredentials(authorization, schemes)
       const hit = peeked === undefined ? undefined : boundCache.get(peeked.token, now)
       if (hit !== undefined && (peeked?.scheme !== 'Bearer' || acceptBearer)) {
-        return decideToken(peeked?.token as string, now, peeked?.scheme, request, hit)
+        return decideToken(peeked?.token as string, now, peeked?.scheme, request, hit, trace)
       }
     }
     let credentials: Credentials | undefined
@@ -450,7 +459,45 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     const { scheme, token } = credentials
     const cached = boundCache?.get(token, now)
-    return decideToken(token, now, scheme, request, cached)
+    return decideToken(token, now, scheme, request, cached, trace)
+  }
+
+  // The three entry points' decisions, as named functions: without a subscriber to the validation
+  // channel, a call allocates no closure for tracing (issue #14).
+  function decideRequest(
+    request: RequestLike,
+    authOptions: AuthenticateOptions | undefined,
+    target: string | undefined,
+    trace?: ValidationMessage,
+  ): Decision | Promise<Decision> {
+    return decideCredentials(
+      readHeader(request, 'authorization'),
+      authOptions?.credentialsRequired !== false,
+      nowSeconds(),
+      binding ? { request, target } : undefined,
+      trace,
+    )
+  }
+
+  function decideVerify(token: string, trace?: ValidationMessage): Decision | Promise<Decision> {
+    const now = nowSeconds()
+    if (cache !== undefined && typeof token === 'string') {
+      const hit = cache.get(token, now)
+      if (hit !== undefined) {
+        if (trace !== undefined) trace.cache = 'hit'
+        return hit
+      }
+    }
+    return decideToken(token, now, 'Bearer', undefined, undefined, trace)
+  }
+
+  function decideHeader(
+    authorization: AuthorizationInput,
+    authOptions: AuthenticateOptions | undefined,
+    trace?: ValidationMessage,
+  ): Decision | Promise<Decision> {
+    const required = authOptions?.credentialsRequired !== false
+    return decideCredentials(authorization, required, nowSeconds(), undefined, trace)
   }
 
   const settle = (decision: Decision | Promise<Decision>): Promise<AuthInfo> =>
@@ -461,20 +508,18 @@ export function createValidator(options: ValidatorOptions): Validator {
     options: resolved,
     challengeContext: context,
     decide(request: RequestLike, authOptions?: AuthenticateOptions, target?: string) {
-      return decideCredentials(
-        readHeader(request, 'authorization'),
-        authOptions?.credentialsRequired !== false,
-        nowSeconds(),
-        binding ? { request, target } : undefined,
-      )
+      return hasValidationSubscribers()
+        ? traceValidation('decide', issuer, (trace) =>
+            decideRequest(request, authOptions, target, trace),
+          )
+        : decideRequest(request, authOptions, target)
     },
     verify(token: string) {
-      const now = nowSeconds()
-      if (cache !== undefined && typeof token === 'string') {
-        const hit = cache.get(token, now)
-        if (hit !== undefined) return Promise.resolve(hit.auth)
-      }
-      return settle(decideToken(token, now))
+      return settle(
+        hasValidationSubscribers()
+          ? traceValidation('verify', issuer, (trace) => decideVerify(token, trace))
+          : decideVerify(token),
+      )
     },
     lookup(authorization: AuthorizationInput) {
       if (cache === undefined) return undefined
@@ -483,7 +528,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     },
     authenticate(authorization: AuthorizationInput, authOptions?: AuthenticateOptions) {
       return settle(
-        decideCredentials(authorization, authOptions?.credentialsRequired !== false, nowSeconds()),
+        hasValidationSubscribers()
+          ? traceValidation('authenticate', issuer, (trace) =>
+              decideHeader(authorization, authOptions, trace),
+            )
+          : decideHeader(authorization, authOptions),
       )
     },
     async warmUp() {

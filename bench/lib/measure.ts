@@ -4,6 +4,8 @@
  * noisy neighbour on a shared machine hits every case alike; each case reports its median round.
  */
 
+import type { Decision } from '../../src/decision.js'
+
 export interface BenchCase {
   readonly id: string
   readonly label: string
@@ -92,4 +94,24 @@ export async function runCases(
       ops: sample.ops,
     }
   })
+}
+
+/** A case of `validator.decide` calls, each awaited only when it hands back a promise; a rejection fails the run. */
+export function decideCase(
+  id: string,
+  label: string,
+  decide: () => Decision | Promise<Decision>,
+): BenchCase {
+  return {
+    id,
+    label,
+    async batch(n) {
+      for (let i = 0; i < n; i++) {
+        const pending = decide()
+        const decision = pending instanceof Promise ? await pending : pending
+        if (decision.error !== undefined) throw new Error(`${id}: ${decision.error.message}`)
+        sink.value += 1
+      }
+    },
+  }
 }

@@ -27,6 +27,7 @@ type Entry =
   | 'bearer-guard/testing'
   | 'bearer-guard/msal'
   | 'bearer-guard/mcp'
+  | 'bearer-guard/opentelemetry'
 const ENTRIES: readonly Entry[] = [
   'bearer-guard',
   'bearer-guard/express',
@@ -38,6 +39,7 @@ const ENTRIES: readonly Entry[] = [
   'bearer-guard/testing',
   'bearer-guard/msal',
   'bearer-guard/mcp',
+  'bearer-guard/opentelemetry',
 ]
 
 interface ConsumerReport {
@@ -104,6 +106,7 @@ describe('build output', () => {
     expect(subpaths).toEqual(expect.arrayContaining(['./testing']))
     expect(subpaths).toEqual(expect.arrayContaining(['./nestjs']))
     expect(subpaths).toEqual(expect.arrayContaining(['./mcp']))
+    expect(subpaths).toEqual(expect.arrayContaining(['./opentelemetry']))
     expect(targets).toHaveLength(subpaths.length * 4 + 1)
     for (const target of targets) expect(existsSync(join(root, target)), target).toBe(true)
   })
@@ -147,7 +150,9 @@ describe.each(ENTRIES)('%s', (entry) => {
                       ? await import('../../src/on-behalf-of.js')
                       : entry === 'bearer-guard/mcp'
                         ? await import('../../adapters/mcp.js')
-                        : await import('../../src/testing/index.js')
+                        : entry === 'bearer-guard/opentelemetry'
+                          ? await import('../../src/opentelemetry.js')
+                          : await import('../../src/testing/index.js')
     expect(esm.names[entry]).toEqual(runtimeNames(source))
   })
 })
@@ -177,6 +182,17 @@ describe('public names', () => {
       expect(report.names['bearer-guard/express']).toEqual(expect.arrayContaining(GUARDS))
       // Express's own extra: errorHandler() (its default handler logs and renders rejections).
       expect(report.names['bearer-guard/koa']).toEqual(shared(report.names['bearer-guard/express']))
+    }
+  })
+
+  it('OpenTelemetry: the instrumentation, its names, and the channel names in the main entry', () => {
+    for (const report of [esm, cjs]) {
+      expect(report.names['bearer-guard/opentelemetry']).toEqual(
+        expect.arrayContaining(['BearerGuardInstrumentation', 'INSTRUMENTATION_NAME']),
+      )
+      expect(report.names['bearer-guard']).toEqual(
+        expect.arrayContaining(['KEY_FETCH_CHANNEL', 'VALIDATION_CHANNEL']),
+      )
     }
   })
 

@@ -171,6 +171,9 @@ describe(WORKERD_NO_COMPAT.label, () => {
     expect(await unresolvableWithoutNodeCompat(pkg.dir)).toEqual([
       // The core chunk holds src/jwks.ts (KeyObject) and src/verify.ts (verify, constants).
       'dist/chunk-*.js: Could not resolve "node:crypto"',
+      // src/diagnostics.ts, the one importer of the tracing channels (issue #14): a runtime
+      // without them takes a no-op module with its exports in its place.
+      'dist/chunk-*.js: Could not resolve "node:diagnostics_channel"',
     ])
   })
 

@@ -47,6 +47,7 @@ async function run({
   msal,
   mcp,
   mcpErrors,
+  opentelemetry,
   Fastify,
   Hono,
   testing,
@@ -64,6 +65,7 @@ async function run({
     'bearer-guard/testing': Object.keys(testing).sort(),
     'bearer-guard/msal': Object.keys(msal).sort(),
     'bearer-guard/mcp': Object.keys(mcp).sort(),
+    'bearer-guard/opentelemetry': Object.keys(opentelemetry).sort(),
   }
   const checks = {}
 
@@ -240,6 +242,17 @@ async function run({
       mcp.bearerGuardAuth(info).subject === 'consumer' &&
       refused instanceof mcpErrors.InvalidTokenError
     )
+  })
+
+  // The instrumentation subscribes to the core's validation channel, by its name, and lets go.
+  checks.instrumentationSubscribes = await attempt(async () => {
+    const { tracingChannel } = require('node:diagnostics_channel')
+    const channel = tracingChannel(core.VALIDATION_CHANNEL)
+    const before = channel.hasSubscribers
+    const instrumentation = new opentelemetry.BearerGuardInstrumentation()
+    const during = channel.hasSubscribers
+    instrumentation.disable()
+    return !before && during && !channel.hasSubscribers
   })
 
   return { names, checks }

@@ -13,6 +13,7 @@ const nestjs = require('bearer-guard/nestjs')
 const msal = require('bearer-guard/msal')
 const mcp = require('bearer-guard/mcp')
 const mcpErrors = require('@modelcontextprotocol/sdk/server/auth/errors.js')
+const opentelemetry = require('bearer-guard/opentelemetry')
 const Fastify = require('fastify')
 const { Hono } = require('hono')
 const testing = require('bearer-guard/testing')
@@ -32,6 +33,7 @@ checks
     msal,
     mcp,
     mcpErrors,
+    opentelemetry,
     Fastify,
     Hono,
     testing,

@@ -11,6 +11,7 @@ import * as koa from 'bearer-guard/koa'
 import * as mcp from 'bearer-guard/mcp'
 import * as msal from 'bearer-guard/msal'
 import * as nestjs from 'bearer-guard/nestjs'
+import * as opentelemetry from 'bearer-guard/opentelemetry'
 import * as testing from 'bearer-guard/testing'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
@@ -29,6 +30,7 @@ const result = await checks.run({
   msal,
   mcp,
   mcpErrors,
+  opentelemetry,
   Fastify,
   Hono,
   testing,
