@@ -5,6 +5,13 @@
  * Issuers: v1 tokens say `https://sts.windows.net/{tid}/`, v2 tokens `{instance}/{tid}/v2.0`.
  * Keys come from `{instance}/{tenant}/discovery/v2.0/keys`, whose keys carry an `issuer` that
  * must fit the token (as Microsoft.IdentityModel's EnableAadSigningKeyIssuerValidation checks).
+ *
+ * Entra ID is the known exception to the discovery rule (a document's `issuer` must equal the
+ * configured issuer): v1 tokens carry `https://sts.windows.net/{tid}/` while the tenant's v2
+ * discovery document names `https://login.microsoftonline.com/{tid}/v2.0`, and the multi-tenant
+ * documents name `{tenantid}` as a template. So this profile does not discover keys from the
+ * issuer: it names the tenant's JWKS itself, and checks each key's `issuer` member against the
+ * token instead, rather than the rule being weakened for every issuer.
  */
 import { KeysUnavailableError, type RejectionReason } from './errors.js'
 import { fetchJson } from './jwks.js'
@@ -222,7 +229,9 @@ function createTenantResolver(
  * issuers, the tenant's keys with their issuer checked, multi-tenant issuer validation in which
  * the tenant in `iss` must equal `tid`, both audience forms, and a rejection of tokens that carry
  * neither `scp` nor `roles`. Errors explain the usual mistakes (an ID token or a Microsoft
- * Graph token sent to the API, a v1/v2 audience mix-up, a tenant that is not allowed).
+ * Graph token sent to the API, a v1/v2 audience mix-up, a tenant that is not allowed). Keys
+ * are not discovered from the issuer (see the file header: v1 tokens name
+ * `https://sts.windows.net/{tid}/`, the v2 discovery document `login.microsoftonline.com`).
  *
  * @example
  * ```ts

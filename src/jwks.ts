@@ -18,6 +18,7 @@
  */
 import { createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto'
 import { type CryptoKey, importJWK, type JWK as JoseJWK } from 'jose'
+import { discoverJwksUri } from './discovery.js'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import { emitEvent } from './events.js'
 import { checkKeyUrl, type JWK, type ResolvedOptions } from './options.js'
@@ -377,7 +378,7 @@ export function createStaticKeySource(_options: ResolvedOptions, jwks: { keys: J
  */
 export function createRemoteKeySource(
   options: ResolvedOptions,
-  location: { kind: 'jwks' | 'discovery'; url: URL },
+  location: { kind: 'jwks' | 'discovery'; url: URL; fallback?: URL | undefined },
 ): KeySource {
   const { cooldownDuration, cacheMaxAge, maxStaleAge, timeoutDuration, maxResponseSize } = options
   let keys: KeySet | undefined
@@ -389,14 +390,12 @@ export function createRemoteKeySource(
 
   async function resolveJwksUrl(): Promise<URL> {
     if (jwksUrl !== undefined) return jwksUrl
-    const document = await fetchJson(location.url, timeoutDuration, maxResponseSize, options.fetch)
-    const uri = (document as { jwks_uri?: unknown } | null)?.jwks_uri
-    if (typeof uri !== 'string') throw new Error('the discovery document has no "jwks_uri"')
-    try {
-      jwksUrl = checkKeyUrl('jwks_uri', uri)
-    } catch (error) {
-      throw new Error(`the discovery document's jwks_uri is refused: ${(error as Error).message}`)
-    }
+    jwksUrl = await discoverJwksUri(
+      location,
+      options.issuers,
+      (url) => fetchJson(url, timeoutDuration, maxResponseSize, options.fetch),
+      checkKeyUrl,
+    )
     return jwksUrl
   }
 
