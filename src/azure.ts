@@ -14,6 +14,7 @@
  * token instead, rather than the rule being weakened for every issuer.
  */
 import { KeysUnavailableError, type RejectionReason } from './errors.js'
+import { withIssuerOwnership } from './issuers.js'
 import { fetchJson } from './jwks.js'
 import {
   type ClaimsProblem,
@@ -348,6 +349,40 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
     if (tid !== undefined) return issuerFits(iss, claims, tid)
     return resolveDomain.resolve().then((id) => issuerFits(iss, claims, id))
   }
+
+  /** The tenant and version an issuer of this cloud names, from `iss` alone. */
+  function tenantOfIssuer(iss: string): { tid: string; version: AzureTokenVersion } | undefined {
+    for (const [prefix, suffix, version] of [
+      [`${instance}/`, '/v2.0', '2.0'],
+      [`${v1Issuer}/`, '/', '1.0'],
+    ] as const) {
+      if (!iss.startsWith(prefix) || !iss.endsWith(suffix)) continue
+      const tid = iss.slice(prefix.length, iss.length - suffix.length)
+      if (isGuid(tid) && versions.has(version)) return { tid: tid.toLowerCase(), version }
+    }
+    return undefined
+  }
+
+  // Which issuers are this profile's, from iss alone: for createMultiIssuerValidator, which
+  // picks a configuration before any claim check. The claim checks above still decide.
+  const exampleTenant = multiTenant ? '00000000-0000-0000-0000-000000000000' : fixedTenant
+  withIssuerOwnership(issuer, {
+    matches(iss) {
+      const found = tenantOfIssuer(iss)
+      if (found === undefined) return false
+      if (multiTenant) return true
+      if (resolveDomain === undefined) return found.tid === fixedTenant
+      const tid = resolveDomain.resolved()
+      if (tid !== undefined) return found.tid === tid
+      return resolveDomain.resolve().then((id) => found.tid === id)
+    },
+    examples:
+      exampleTenant === undefined
+        ? []
+        : [...versions].map((version) =>
+            version === '2.0' ? v2IssuerOf(exampleTenant) : v1IssuerOf(exampleTenant),
+          ),
+  })
 
   function validateClaims(claims: TokenClaims, header: TokenHeader): ClaimsProblem | undefined {
     if (

@@ -82,6 +82,13 @@ export {
   type TokenInspection,
 } from './inspect.js'
 export {
+  createMultiIssuerValidator,
+  type IssuerOwnership,
+  type MultiIssuerOptions,
+  type MultiIssuerValidator,
+  withIssuerOwnership,
+} from './issuers.js'
+export {
   type Algorithm,
   type ClaimsProblem,
   type DpopOptions,

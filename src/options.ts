@@ -195,6 +195,11 @@ export interface ValidatorOptions {
   /** Realm named in every `WWW-Authenticate` challenge. Default `api`. */
   realm?: string
   /**
+   * A name for this configuration, reported as `AuthInfo.issuerName` of the tokens it accepts:
+   * `createMultiIssuerValidator` sets it to the configuration's key. Default none.
+   */
+  name?: string
+  /**
    * The authorize endpoint where a client can get a token that satisfies a claims challenge,
    * sent as `authorization_uri` in every `insufficient_claims` challenge (Microsoft's claims
    * challenge format). `azureAd()` sets `{instance}/{tenant}/oauth2/v2.0/authorize`. Default none.
@@ -312,6 +317,8 @@ export interface ResolvedOptions {
   readonly maxTokenLength: number
   /** The realm of every challenge. */
   readonly realm: string
+  /** The configuration's name, reported as `AuthInfo.issuerName`, if any. */
+  readonly name: string | undefined
   /** The `authorization_uri` of `insufficient_claims` challenges, if any. */
   readonly authorizationUri: string | undefined
   /** Milliseconds keys count as fresh. */
@@ -365,6 +372,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'tokenTypes',
   'maxTokenLength',
   'realm',
+  'name',
   'authorizationUri',
   'cacheMaxAge',
   'cooldownDuration',
@@ -727,6 +735,13 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
   if (typeof realm !== 'string' || realm === '' || !PRINTABLE_ASCII.test(realm)) {
     fail('"realm" option must be a non-empty string of printable ASCII characters')
   }
+  const name = options.name
+  if (
+    name !== undefined &&
+    (typeof name !== 'string' || !/^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(name))
+  ) {
+    fail('"name" option must be a string of 1 to 100 printable ASCII characters')
+  }
   const cacheMaxAge = number(
     'cacheMaxAge',
     options.cacheMaxAge,
@@ -780,6 +795,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
       'characters',
     ),
     realm,
+    name,
     authorizationUri:
       options.authorizationUri === undefined
         ? undefined

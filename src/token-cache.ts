@@ -64,7 +64,7 @@ export function doorkeeperSlots(maxEntries: number): number {
  * hashes those for free). Two tokens may share a key (about one pair in 2^30): then the later
  * replaces the earlier, and a hit is always compared whole.
  */
-function keyOf(token: string): number {
+export function tokenKeyOf(token: string): number {
   let hash = 0x811c9dc5
   const end = token.length
   const start = end > KEY_CHARACTERS ? end - KEY_CHARACTERS : 0
@@ -113,7 +113,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
   }
   return {
     get(token, now) {
-      const id = keyOf(token)
+      const id = tokenKeyOf(token)
       const entry = entries.get(id)
       if (entry === undefined || entry.token !== token) return undefined
       if (now >= entry.expires || entry.key.retired || now * 1000 > entry.key.usableUntil) {
@@ -130,7 +130,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
       return entry.decision
     },
     set(token, decision, key, notBefore, expires) {
-      const id = keyOf(token)
+      const id = tokenKeyOf(token)
       if (!entries.delete(id) && entries.size >= maxEntries) {
         if (storedSinceHit >= unread && !seenBefore(id)) return
         const oldest = entries.keys().next()
