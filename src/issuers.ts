@@ -28,8 +28,9 @@ import { ANONYMOUS, type Decision, type Rejected } from './decision.js'
 import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { type BearerGuardEvent, emitEvent } from './events.js'
 import type { ResolvedOptions, ValidatorOptions } from './options.js'
+import { handOver } from './parsed-handover.js'
 import { readHeader } from './request.js'
-import { parseToken } from './token.js'
+import { type ParsedToken, parseToken } from './token.js'
 import { tokenKeyOf } from './token-cache.js'
 import type { AuthInfo, TokenClaims } from './types.js'
 import { type AuthenticateOptions, createValidator, type Validator } from './validator.js'
@@ -101,6 +102,15 @@ export interface MultiIssuerValidator extends Validator {
 interface Route {
   readonly name: string
   readonly validator: Validator
+  /** Bearer tokens only (no DPoP, no certificate binding): a cache hit needs no request step. */
+  readonly bearerOnly: boolean
+}
+
+/** A token accepted before, with its configuration and (Bearer only) the decision made. */
+interface Remembered {
+  readonly token: string
+  readonly route: Route
+  readonly decision: Decision | undefined
 }
 
 interface Matcher {
@@ -224,7 +234,9 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
       fail(`"issuers.${name}" has the name "${entry.name}": leave it out, the key names it`)
     }
     try {
-      return { name, validator: createValidator({ ...entry, name }) }
+      const validator = createValidator({ ...entry, name })
+      const { dpop, certificateBinding } = validator.options
+      return { name, validator, bearerOnly: dpop === undefined && certificateBinding === undefined }
     } catch (error) {
       if (error instanceof TypeError) fail(`"issuers.${name}": ${error.message}`)
       throw error
@@ -250,20 +262,21 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
     DEFAULT_REMEMBERED_TOKENS,
     ...validators.map((validator) => validator.options.tokenCacheEntries),
   )
-  const remembered = new Map<number, { token: string; route: Route }>()
+  const remembered = new Map<number, Remembered>()
 
-  function remember(token: string, route: Route): void {
+  function remember(token: string, route: Route, decision: Decision): void {
     const id = tokenKeyOf(token)
     if (!remembered.delete(id) && remembered.size >= rememberedLimit) {
       const oldest = remembered.keys().next()
       if (oldest.done !== true) remembered.delete(oldest.value)
     }
-    remembered.set(id, { token, route })
+    const reusable = route.bearerOnly && decision.headers === undefined
+    remembered.set(id, { token, route, decision: reusable ? decision : undefined })
   }
 
-  function recall(token: string): Route | undefined {
+  function recall(token: string): Remembered | undefined {
     const entry = remembered.get(tokenKeyOf(token))
-    return entry !== undefined && entry.token === token ? entry.route : undefined
+    return entry !== undefined && entry.token === token ? entry : undefined
   }
 
   /** The route an ownership matcher gives `iss`, remembered per distinct issuer. */
@@ -310,8 +323,7 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
   }
 
   /** The configuration of a token's issuer, or a rejection for a token no configuration owns. */
-  function routeOf(token: string): Route | Promise<Route> {
-    const claims = parseToken(token, parsing).claims
+  function routeOf(claims: TokenClaims): Route | Promise<Route> {
     const { iss } = claims
     if (typeof iss !== 'string') {
       throw new InvalidTokenError('the token has no valid issuer (iss) claim', {
@@ -347,26 +359,33 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
     return { auth: undefined, error, headers: undefined }
   }
 
-  /** Hands the request to the configuration of its token's issuer, and remembers an acceptance. */
+  /**
+   * Hands the request to the configuration of its token's issuer, with the token's parse when
+   * that configuration decides at once (see parsed-handover.ts), and remembers an acceptance.
+   */
   function delegate(
     token: string,
+    parsed: ParsedToken | undefined,
     route: Route | Promise<Route>,
     run: (validator: Validator) => Decision | Promise<Decision>,
   ): Decision | Promise<Decision> {
     if (route instanceof Promise) {
       return route.then(
-        (found) => delegate(token, found, run),
+        (found) => delegate(token, undefined, found, run),
         (error) => rejected(error),
       )
     }
-    const decision = run(route.validator)
+    const decision =
+      parsed === undefined
+        ? run(route.validator)
+        : handOver(token, parsed, () => run(route.validator))
     if (decision instanceof Promise) {
       return decision.then((settled) => {
-        if (settled.auth !== undefined) remember(token, route)
+        if (settled.auth !== undefined) remember(token, route, settled)
         return settled
       })
     }
-    if (decision.auth !== undefined) remember(token, route)
+    if (decision.auth !== undefined) remember(token, route, decision)
     return decision
   }
 
@@ -377,8 +396,17 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
   ): Decision | Promise<Decision> {
     const peeked = peekCredentials(authorization, schemes)
     const known = peeked === undefined ? undefined : recall(peeked.token)
-    if (known !== undefined) return run(known.validator)
+    if (known !== undefined) {
+      // Still in its configuration's cache (not expired, its key not retired): the same
+      // decision, without reading the request again.
+      const { decision, route } = known
+      if (decision !== undefined && route.validator.lookup(authorization) === decision.auth) {
+        return decision
+      }
+      return run(route.validator)
+    }
     let token: string | undefined
+    let parsed: ParsedToken
     let route: Route | Promise<Route>
     try {
       token = parseCredentials(authorization, schemes, realm)?.token
@@ -387,11 +415,12 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
           ? ANONYMOUS
           : rejected(missingCredentials(realm), false)
       }
-      route = routeOf(token)
+      parsed = parseToken(token, parsing)
+      route = routeOf(parsed.claims)
     } catch (error) {
       return rejected(error)
     }
-    return delegate(token, route, run)
+    return delegate(token, parsed, route, run)
   }
 
   const settle = (decision: Decision | Promise<Decision>): Promise<AuthInfo> =>
@@ -420,19 +449,21 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
     },
     verify(token: string) {
       const known = typeof token === 'string' ? recall(token) : undefined
-      if (known !== undefined) return known.validator.verify(token)
+      if (known !== undefined) return known.route.validator.verify(token)
+      let parsed: ParsedToken
       let route: Route | Promise<Route>
       try {
-        route = routeOf(token)
+        parsed = parseToken(token, parsing)
+        route = routeOf(parsed.claims)
       } catch (error) {
         return settle(rejected(error))
       }
-      return settle(delegate(token, route, (chosen) => asDecision(chosen.verify(token))))
+      return settle(delegate(token, parsed, route, (chosen) => asDecision(chosen.verify(token))))
     },
     lookup(authorization: AuthorizationInput) {
       const peeked = peekCredentials(authorization, schemes)
       const known = peeked === undefined ? undefined : recall(peeked.token)
-      return known?.validator.lookup(authorization)
+      return known?.route.validator.lookup(authorization)
     },
     async warmUp() {
       await Promise.all(validators.map((each) => each.warmUp()))

@@ -320,6 +320,17 @@ describe('createMultiIssuerValidator', () => {
     })
   })
 
+  it("keeps each configuration's own token length limit though the token is parsed once", async () => {
+    const validator = createMultiIssuerValidator({
+      issuers: { a: { ...plainA(), maxTokenLength: 256 }, b: plainB() },
+    })
+    const long = await tokenA({ pad: 'x'.repeat(300) })
+    const { error } = await settled(validator.decide(request(`Bearer ${long}`)))
+    expect(error?.reason).toBe('token_too_large')
+    expect((await rejectionOf(validator.verify(long))).reason).toBe('token_too_large')
+    expect((await validator.verify(await tokenB({ pad: 'x'.repeat(300) }))).issuerName).toBe('b')
+  })
+
   it('warmUp() loads the keys of every configuration', async () => {
     const validator = threeIssuers()
     const jwksBefore = emulator.requestCounts.jwks
