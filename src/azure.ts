@@ -371,11 +371,12 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
       const found = tenantOfIssuer(iss)
       if (found === undefined) return false
       if (multiTenant) return true
-      if (resolveDomain === undefined) return found.tid === fixedTenant
-      const tid = resolveDomain.resolved()
-      if (tid !== undefined) return found.tid === tid
-      return resolveDomain.resolve().then((id) => found.tid === id)
+      const tid = resolveDomain === undefined ? fixedTenant : resolveDomain.resolved()
+      return tid === undefined ? undefined : found.tid === tid
     },
+    ...(resolveDomain === undefined
+      ? {}
+      : { prepare: () => resolveDomain.resolve().then(() => undefined) }),
     examples:
       exampleTenant === undefined
         ? []

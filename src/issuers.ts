@@ -37,11 +37,13 @@ import { type AuthenticateOptions, createValidator, type Validator } from './val
 
 /**
  * How a configuration whose `issuer` is a predicate tells, from `iss` alone, which issuers are
- * its own: `matches` may answer with a promise (an Entra ID domain tenant, until its id is
- * known); `examples` are issuers it owns, for the overlap check at creation.
+ * its own. `matches` answers `undefined` while it cannot tell yet (an Entra ID domain tenant
+ * before its id is known): `prepare()` then makes it able to, once (it may fetch; the overlap
+ * check at creation never calls it). `examples` are issuers it owns, for that overlap check.
  */
 export interface IssuerOwnership {
-  readonly matches: (iss: string) => boolean | Promise<boolean>
+  readonly matches: (iss: string) => boolean | undefined
+  readonly prepare?: () => Promise<void>
   readonly examples: readonly string[]
 }
 
@@ -285,10 +287,12 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
       const { route, ownership } = matchers[i] as Matcher
       const verdict = ownership.matches(iss)
       if (verdict === true) return pick(iss, route)
-      if (verdict !== false) {
-        return Promise.resolve(verdict).then((owns) =>
-          owns === true ? pick(iss, route) : matchIssuer(iss, i + 1),
-        )
+      if (verdict === undefined && ownership.prepare !== undefined) {
+        return ownership
+          .prepare()
+          .then(() =>
+            ownership.matches(iss) === true ? pick(iss, route) : matchIssuer(iss, i + 1),
+          )
       }
     }
     return pick(iss, null)

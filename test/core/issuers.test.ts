@@ -394,6 +394,28 @@ describe('createMultiIssuerValidator', () => {
     expect((await validator.verify(entraToken())).issuerName).toBe('entra')
   })
 
+  it("routes a domain tenant's tokens once its id is known, resolving it only when needed", async () => {
+    const domain = emulator.tenants[0]?.domain as string
+    const before = emulator.requestCounts.discovery
+    const validator = createMultiIssuerValidator({
+      issuers: { a: plainA(), entra: entra({ ...emulator.azureAdOptions(domain) }) },
+    })
+    expect(emulator.requestCounts.discovery).toBe(before)
+    // A plain issuer's token needs no resolution.
+    await validator.verify(await tokenA())
+    expect(emulator.requestCounts.discovery).toBe(before)
+    expect((await validator.verify(entraToken())).issuerName).toBe('entra')
+    expect(emulator.requestCounts.discovery).toBe(before + 1)
+    const jwksBefore = emulator.requestCounts.jwks
+    const otherTenant = `${emulator.instance}/${crypto.randomUUID()}/v2.0`
+    expectInvalidToken(
+      await rejectionOf(validator.verify(await tokenA({ iss: otherTenant }))),
+      'wrong_issuer',
+      UNKNOWN,
+    )
+    expect(emulator.requestCounts).toMatchObject({ discovery: before + 1, jwks: jwksBefore })
+  })
+
   describe('configuration errors', () => {
     const typeError = (run: () => unknown) => {
       try {
