@@ -42,8 +42,11 @@ import { type AuthenticateOptions, createValidator, type Validator } from './val
  * check at creation never calls it). `examples` are issuers it owns, for that overlap check.
  */
 export interface IssuerOwnership {
+  /** Whether `iss` is this configuration's; `undefined` while it cannot tell yet. */
   readonly matches: (iss: string) => boolean | undefined
+  /** Makes `matches` able to tell (once; it may fetch). */
   readonly prepare?: () => Promise<void>
+  /** Issuers this configuration owns, for the overlap check at creation. */
   readonly examples: readonly string[]
 }
 
@@ -54,7 +57,9 @@ const OWNERSHIP = Symbol.for('bearer-guard.issuer-ownership')
 /**
  * Marks an issuer predicate with the issuers it owns from `iss` alone, so that a multi-issuer
  * validator picks its configuration once per distinct `iss` and can find overlaps at creation.
- * What `azureAd()` does.
+ * What `azureAd()` does. Returns `predicate` itself, marked.
+ *
+ * @typeParam F - the predicate's own type, kept.
  *
  * @example
  * ```ts

@@ -62,7 +62,13 @@ export function doorkeeperSlots(maxEntries: number): number {
 /**
  * The lookup key of a token: an FNV-1a hash of its last characters, made a small integer (V8
  * hashes those for free). Two tokens may share a key (about one pair in 2^30): then the later
- * replaces the earlier, and a hit is always compared whole.
+ * replaces the earlier, and a hit is always compared whole. The multi-issuer validator keys its
+ * table of accepted tokens the same way.
+ *
+ * @example
+ * ```ts
+ * entries.get(tokenKeyOf(token))?.token === token
+ * ```
  */
 export function tokenKeyOf(token: string): number {
   let hash = 0x811c9dc5
