@@ -480,7 +480,37 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
   } as MultiIssuerValidator
   // Recognised by isValidator, so every adapter takes it (see validator.ts).
   Object.defineProperty(validator, Symbol.for('bearer-guard.validator'), { value: true })
+  Object.defineProperty(validator, PICK, {
+    async value(token: string): Promise<Picked> {
+      try {
+        return { name: (await routeOf(parseToken(token, parsing).claims)).name }
+      } catch (error) {
+        if (!(error instanceof BearerGuardError)) throw error
+        if (context !== DEFAULT_CHALLENGE_CONTEXT) error.render(context)
+        return { error }
+      }
+    },
+  })
   return Object.freeze(validator)
+}
+
+/** Which configuration would judge a token, or the rejection made before any would. */
+type Picked = { readonly name: string } | { readonly error: BearerGuardError }
+
+const PICK = Symbol('bearer-guard.pick')
+
+/**
+ * The name of the configuration of `validator` that would judge `token` (picked by its `iss`, as
+ * a request's), or the rejection made before any would (unreadable, no `iss`, an unknown issuer),
+ * rendered in the validator's realm. No key work. What `inspectToken` uses with multi-issuer options.
+ *
+ * @example
+ * ```ts
+ * const picked = await pickConfiguration(createMultiIssuerValidator(options), token)
+ * ```
+ */
+export function pickConfiguration(validator: MultiIssuerValidator, token: string): Promise<Picked> {
+  return (validator as unknown as { [PICK]: (token: string) => Promise<Picked> })[PICK](token)
 }
 
 function unknownIssuer(): never {

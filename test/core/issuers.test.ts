@@ -8,6 +8,7 @@ import {
   createMultiIssuerValidator,
   createValidator,
   type Decision,
+  inspectToken,
   type MultiIssuerValidator,
   requireRoles,
   requireScopes,
@@ -414,6 +415,35 @@ describe('createMultiIssuerValidator', () => {
       UNKNOWN,
     )
     expect(emulator.requestCounts).toMatchObject({ discovery: before + 1, jwks: jwksBefore })
+  })
+
+  describe('inspectToken with multi-issuer options', () => {
+    const options = () => ({ issuers: { a: plainA(), b: plainB(), entra: entra() } })
+
+    it('inspects the configuration the token picks, and names it', async () => {
+      const report = await inspectToken(await tokenB(), options(), { now: NOW })
+      expect(report).toMatchObject({ verdict: 'accepted', issuerName: 'b' })
+      const wrong = await inspectToken(await tokenA({ aud: AUD_B }), options(), { now: NOW })
+      expect(wrong).toMatchObject({ verdict: 'rejected', issuerName: 'a' })
+      expect(wrong.checks.find((check) => check.name === 'aud')?.status).toBe('fail')
+    })
+
+    it('fails the iss check of a token no configuration owns, fetching nothing', async () => {
+      const jwksBefore = emulator.requestCounts.jwks
+      const report = await inspectToken(await tokenA({ iss: 'https://evil.example/' }), options(), {
+        now: NOW,
+      })
+      expect(report.verdict).toBe('rejected')
+      expect(report.issuerName).toBeUndefined()
+      expect(report.error?.reason).toBe('wrong_issuer')
+      expect(report.checks.find((check) => check.name === 'iss')).toMatchObject({
+        status: 'fail',
+        detail: UNKNOWN,
+      })
+      expect(fetches()).toEqual({ a: 0, b: 0, entra: jwksBefore })
+      const unreadable = await inspectToken('not.a.token', options())
+      expect(unreadable.verdict).toBe('rejected')
+    })
   })
 
   describe('configuration errors', () => {
