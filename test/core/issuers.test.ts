@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
@@ -16,6 +17,8 @@ import {
 } from '../../src/index.js'
 import {
   type AppRegistration,
+  createDpopProof,
+  dpopThumbprint,
   type EntraEmulator,
   startEntraEmulator,
 } from '../../src/testing/index.js'
@@ -415,6 +418,44 @@ describe('createMultiIssuerValidator', () => {
       UNKNOWN,
     )
     expect(emulator.requestCounts).toMatchObject({ discovery: before + 1, jwks: jwksBefore })
+  })
+
+  it('takes a DPoP-bound token for a configuration with DPoP, its proof checked on every request', async () => {
+    const validator = createMultiIssuerValidator({
+      issuers: { a: { ...plainA(), dpop: { publicOrigin: 'http://api.test' } }, b: plainB() },
+    })
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const token = await tokenA({ cnf: { jkt: dpopThumbprint(privateKey) } })
+    const dpopRequest = (proof?: string) =>
+      new Request('http://api.test/orders', {
+        headers: {
+          authorization: `DPoP ${token}`,
+          ...(proof === undefined ? {} : { dpop: proof }),
+        },
+      })
+    const proof = () =>
+      createDpopProof({
+        privateKey,
+        method: 'GET',
+        url: 'http://api.test/orders',
+        accessToken: token,
+        issuedAt: NOW,
+      })
+    const first = await settled(validator.decide(dpopRequest(proof())))
+    expect(first.auth).toMatchObject({ issuerName: 'a', binding: { method: 'dpop' } })
+    const again = await settled(validator.decide(dpopRequest(proof())))
+    expect(again.auth?.issuerName).toBe('a')
+    // Remembered, yet never without a proof, and never as a Bearer token.
+    expect((await settled(validator.decide(dpopRequest()))).error?.status).toBe(401)
+    expect((await settled(validator.decide(request(`Bearer ${token}`)))).error?.status).toBe(401)
+    // A DPoP-scheme request for the Bearer-only configuration is no credentials there.
+    const bToken = await tokenB()
+    const asDpop = await settled(
+      validator.decide(
+        new Request('http://api.test/orders', { headers: { authorization: `DPoP ${bToken}` } }),
+      ),
+    )
+    expect(asDpop.error?.status).toBe(401)
   })
 
   describe('inspectToken with multi-issuer options', () => {
