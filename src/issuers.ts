@@ -427,7 +427,9 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
       parsed = parseToken(token, parsing)
       route = routeOf(parsed.claims)
     } catch (error) {
-      return rejected(error)
+      // Never a synchronous throw: an error that is not a rejection (a throwing issuer
+      // predicate) rejects the promise, as a validator's decide does.
+      return error instanceof BearerGuardError ? rejected(error) : Promise.reject(error)
     }
     return delegate(token, parsed, route, run)
   }
@@ -465,7 +467,7 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
         parsed = parseToken(token, parsing)
         route = routeOf(parsed.claims)
       } catch (error) {
-        return settle(rejected(error))
+        return error instanceof BearerGuardError ? settle(rejected(error)) : Promise.reject(error)
       }
       return settle(delegate(token, parsed, route, (chosen) => asDecision(chosen.verify(token))))
     },

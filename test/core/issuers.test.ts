@@ -377,6 +377,29 @@ describe('createMultiIssuerValidator', () => {
     expect(asked).toContain('https://d.example/')
   })
 
+  it('rejects the promise, never throws, when a predicate configuration throws', async () => {
+    const validator = createMultiIssuerValidator({
+      issuers: {
+        a: plainA(),
+        c: {
+          issuer: () => {
+            throw new Error('predicate failed')
+          },
+          audience: AUD_A,
+          keys: [rsaKey.publicJwk],
+        },
+      },
+    })
+    const token = await tokenA({ iss: 'https://c.example/' })
+    let decision: unknown
+    expect(() => {
+      decision = validator.decide(request(`Bearer ${token}`))
+    }).not.toThrow()
+    await expect(decision).rejects.toThrow('predicate failed')
+    await expect(validator.verify(token)).rejects.toThrow('predicate failed')
+    expect((await validator.verify(await tokenA())).issuerName).toBe('a')
+  })
+
   it('accepts only the token versions an Entra ID configuration accepts, as owned issuers', async () => {
     const validator = createMultiIssuerValidator({
       issuers: { a: plainA(), entra: entra({ tokenVersions: ['2.0'] }) },
