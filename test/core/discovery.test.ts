@@ -2,7 +2,7 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { discoveryLocationOf } from '../../src/discovery.js'
+import { discoveryLocationOf, jwksUriOf } from '../../src/discovery.js'
 import {
   type BearerGuardEvent,
   createValidator,
@@ -10,6 +10,7 @@ import {
   KeysUnavailableError,
   type ValidatorOptions,
 } from '../../src/index.js'
+import { checkKeyUrl } from '../../src/options.js'
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
 import { attackerKey, rsaKey } from '../helpers/keys.js'
 import { AUDIENCE, mintToken, NOW } from '../helpers/tokens.js'
@@ -50,6 +51,50 @@ describe('discoveryLocationOf', () => {
         expect(url.href).toBe(`https://id.example${path}${OIDC}`)
         expect(fallback?.href).toBe(`https://id.example${OAUTH}${path}`)
       }),
+    )
+  })
+})
+
+describe('jwksUriOf', () => {
+  const ISSUER = 'https://id.example/t1'
+  const where = new URL(`${ISSUER}${OIDC}`)
+
+  it('gives a URL only for a document naming the issuer exactly and an https or loopback jwks_uri', () => {
+    const issuerLike = fc.oneof(
+      fc.constant(ISSUER),
+      fc.constant(`${ISSUER}/`),
+      fc.constant(ISSUER.toUpperCase()),
+      fc.string(),
+      fc.anything(),
+    )
+    const uriLike = fc.oneof(
+      fc.webUrl(),
+      fc.constant('http://127.0.0.1:9/keys'),
+      fc.constant('http://evil.example/keys'),
+      fc.constant('file:///etc/passwd'),
+      fc.string(),
+      fc.anything(),
+    )
+    const document = fc.oneof(
+      fc.record({ issuer: issuerLike, jwks_uri: uriLike }, { requiredKeys: [] }),
+      fc.anything(),
+    )
+    fc.assert(
+      fc.property(document, (doc) => {
+        let url: URL | undefined
+        try {
+          url = jwksUriOf(doc, where, new Set([ISSUER]), checkKeyUrl)
+        } catch (error) {
+          expect(error).toBeInstanceOf(Error)
+          expect((error as Error).message.length).toBeLessThan(1000)
+          return
+        }
+        const { issuer, jwks_uri } = doc as { issuer: unknown; jwks_uri: unknown }
+        expect(issuer).toBe(ISSUER)
+        expect(url.href).toBe(new URL(jwks_uri as string).href)
+        expect(url.protocol === 'https:' || url.hostname === '127.0.0.1').toBe(true)
+      }),
+      { numRuns: 2000 },
     )
   })
 })
