@@ -5,8 +5,16 @@
  * Issuers: v1 tokens say `https://sts.windows.net/{tid}/`, v2 tokens `{instance}/{tid}/v2.0`.
  * Keys come from `{instance}/{tenant}/discovery/v2.0/keys`, whose keys carry an `issuer` that
  * must fit the token (as Microsoft.IdentityModel's EnableAadSigningKeyIssuerValidation checks).
+ *
+ * Entra ID is the known exception to the discovery rule (a document's `issuer` must equal the
+ * configured issuer): v1 tokens carry `https://sts.windows.net/{tid}/` while the tenant's v2
+ * discovery document names `https://login.microsoftonline.com/{tid}/v2.0`, and the multi-tenant
+ * documents name `{tenantid}` as a template. So this profile does not discover keys from the
+ * issuer: it names the tenant's JWKS itself, and checks each key's `issuer` member against the
+ * token instead, rather than the rule being weakened for every issuer.
  */
 import { KeysUnavailableError, type RejectionReason } from './errors.js'
+import { withIssuerOwnership } from './issuers.js'
 import { fetchJson } from './jwks.js'
 import {
   type ClaimsProblem,
@@ -223,7 +231,9 @@ function createTenantResolver(
  * issuers, the tenant's keys with their issuer checked, multi-tenant issuer validation in which
  * the tenant in `iss` must equal `tid`, both audience forms, and a rejection of tokens that carry
  * neither `scp` nor `roles`. Errors explain the usual mistakes (an ID token or a Microsoft
- * Graph token sent to the API, a v1/v2 audience mix-up, a tenant that is not allowed).
+ * Graph token sent to the API, a v1/v2 audience mix-up, a tenant that is not allowed). Keys
+ * are not discovered from the issuer (see the file header: v1 tokens name
+ * `https://sts.windows.net/{tid}/`, the v2 discovery document `login.microsoftonline.com`).
  *
  * @example
  * ```ts
@@ -340,6 +350,41 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
     if (tid !== undefined) return issuerFits(iss, claims, tid)
     return resolveDomain.resolve().then((id) => issuerFits(iss, claims, id))
   }
+
+  /** The tenant and version an issuer of this cloud names, from `iss` alone. */
+  function tenantOfIssuer(iss: string): { tid: string; version: AzureTokenVersion } | undefined {
+    for (const [prefix, suffix, version] of [
+      [`${instance}/`, '/v2.0', '2.0'],
+      [`${v1Issuer}/`, '/', '1.0'],
+    ] as const) {
+      if (!iss.startsWith(prefix) || !iss.endsWith(suffix)) continue
+      const tid = iss.slice(prefix.length, iss.length - suffix.length)
+      if (isGuid(tid) && versions.has(version)) return { tid: tid.toLowerCase(), version }
+    }
+    return undefined
+  }
+
+  // Which issuers are this profile's, from iss alone: for createMultiIssuerValidator, which
+  // picks a configuration before any claim check. The claim checks above still decide.
+  const exampleTenant = multiTenant ? '00000000-0000-0000-0000-000000000000' : fixedTenant
+  withIssuerOwnership(issuer, {
+    matches(iss) {
+      const found = tenantOfIssuer(iss)
+      if (found === undefined) return false
+      if (multiTenant) return true
+      const tid = resolveDomain === undefined ? fixedTenant : resolveDomain.resolved()
+      return tid === undefined ? undefined : found.tid === tid
+    },
+    ...(resolveDomain === undefined
+      ? {}
+      : { prepare: () => resolveDomain.resolve().then(() => undefined) }),
+    examples:
+      exampleTenant === undefined
+        ? []
+        : [...versions].map((version) =>
+            version === '2.0' ? v2IssuerOf(exampleTenant) : v1IssuerOf(exampleTenant),
+          ),
+  })
 
   function validateClaims(claims: TokenClaims, header: TokenHeader): ClaimsProblem | undefined {
     if (

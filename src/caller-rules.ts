@@ -59,6 +59,7 @@ export function readAuthInfo(
   header: TokenHeader,
   claims: TokenClaims,
   context: ChallengeContext = DEFAULT_CHALLENGE_CONTEXT,
+  issuerName?: string,
 ): AuthInfo {
   const scp = namesOf(claims.scp)
   const scope = namesOf(claims.scope)
@@ -99,6 +100,7 @@ export function readAuthInfo(
         ? Object.freeze(new ImmutableDate(claims.iat * 1000))
         : undefined,
     binding: bindingOf(claims.cnf),
+    issuerName,
   }
   attachContext(auth, context)
   return Object.freeze(auth)

@@ -88,6 +88,13 @@ export {
   type TokenInspection,
 } from './inspect.js'
 export {
+  createMultiIssuerValidator,
+  type IssuerOwnership,
+  type MultiIssuerOptions,
+  type MultiIssuerValidator,
+  withIssuerOwnership,
+} from './issuers.js'
+export {
   type McpAuthInfo,
   type McpRejection,
   type McpSettings,

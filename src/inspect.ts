@@ -12,6 +12,11 @@ import { certificateThumbprint, parseCertificateHeader } from './certificate-bin
 import type { ChallengeContext } from './challenge.js'
 import type { BearerGuardError } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
+import {
+  createMultiIssuerValidator,
+  type MultiIssuerOptions,
+  pickConfiguration,
+} from './issuers.js'
 import { createKeySourceFor, type KeySource } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
 import {
@@ -85,6 +90,8 @@ export interface TokenInspection {
   readonly authentication: AuthenticationSummary
   /** What the route of `settings.guards` answers; `undefined` when no guards were given. */
   readonly route: RouteAnswer | undefined
+  /** With multi-issuer options: the configuration the token's `iss` picked, if any. */
+  readonly issuerName?: string
 }
 
 /**
@@ -548,9 +555,12 @@ function detailOf(name: CheckName, state: TokenState): string {
  */
 export async function inspectToken(
   token: string,
-  options?: ValidatorOptions,
+  options?: ValidatorOptions | MultiIssuerOptions,
   settings: InspectSettings = {},
 ): Promise<TokenInspection> {
+  if (options !== undefined && 'issuers' in options) {
+    return inspectAcrossIssuers(token, options, settings)
+  }
   const configured = options !== undefined
   const resolved = resolveOptions(options ?? DECODE_ONLY)
   const now = settings.now ?? Math.floor(Date.now() / 1000)
@@ -645,5 +655,34 @@ export async function inspectToken(
     now,
     authentication: summarize(claims),
     route: guards === undefined ? undefined : answerOfRoute(guards, auth, accepted, now),
+  }
+}
+
+/**
+ * `inspectToken` with the options of `createMultiIssuerValidator`: the configuration the token's
+ * `iss` picks is inspected as a validator of its own (and named in `issuerName`); a token no
+ * configuration would judge is decoded only, its `iss` check failed with the validator's answer.
+ */
+async function inspectAcrossIssuers(
+  token: string,
+  options: MultiIssuerOptions,
+  settings: InspectSettings,
+): Promise<TokenInspection> {
+  const picked = await pickConfiguration(createMultiIssuerValidator(options), token)
+  if ('name' in picked) {
+    const entry = options.issuers[picked.name] as ValidatorOptions
+    const report = await inspectToken(token, { ...entry, name: picked.name }, settings)
+    return { ...report, issuerName: picked.name }
+  }
+  const report = await inspectToken(token, undefined, settings)
+  if (report.verdict === 'rejected') return report
+  const { error } = picked
+  return {
+    ...report,
+    verdict: 'rejected',
+    error,
+    checks: report.checks.map((check) =>
+      check.name === 'iss' ? { name: 'iss', status: 'fail', detail: error.message, error } : check,
+    ),
   }
 }

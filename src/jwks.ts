@@ -19,6 +19,7 @@
 import { createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto'
 import { type CryptoKey, importJWK, type JWK as JoseJWK } from 'jose'
 import { hasKeyFetchSubscribers, type KeyFetchMessage, traceKeyFetch } from './diagnostics.js'
+import { discoverJwksUri } from './discovery.js'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import { emitEvent } from './events.js'
 import { checkKeyUrl, type JWK, type ResolvedOptions } from './options.js'
@@ -383,7 +384,7 @@ export function createStaticKeySource(_options: ResolvedOptions, jwks: { keys: J
  */
 export function createRemoteKeySource(
   options: ResolvedOptions,
-  location: { kind: 'jwks' | 'discovery'; url: URL },
+  location: { kind: 'jwks' | 'discovery'; url: URL; fallback?: URL | undefined },
 ): KeySource {
   const { cooldownDuration, cacheMaxAge, maxStaleAge, timeoutDuration, maxResponseSize } = options
   let keys: KeySet | undefined
@@ -395,20 +396,12 @@ export function createRemoteKeySource(
 
   async function resolveJwksUrl(trace?: KeyFetchMessage): Promise<URL> {
     if (jwksUrl !== undefined) return jwksUrl
-    const document = await fetchJson(
-      location.url,
-      timeoutDuration,
-      maxResponseSize,
-      options.fetch,
-      trace,
+    jwksUrl = await discoverJwksUri(
+      location,
+      options.issuers,
+      (url) => fetchJson(url, timeoutDuration, maxResponseSize, options.fetch, trace),
+      checkKeyUrl,
     )
-    const uri = (document as { jwks_uri?: unknown } | null)?.jwks_uri
-    if (typeof uri !== 'string') throw new Error('the discovery document has no "jwks_uri"')
-    try {
-      jwksUrl = checkKeyUrl('jwks_uri', uri)
-    } catch (error) {
-      throw new Error(`the discovery document's jwks_uri is refused: ${(error as Error).message}`)
-    }
     return jwksUrl
   }
 

@@ -1,4 +1,5 @@
 import { isScopeToken } from './challenge.js'
+import { discoveryLocationOf } from './discovery.js'
 import { createNonceSource, type NonceSource } from './dpop-nonce.js'
 import { DEFAULT_REALM, type RejectionReason } from './errors.js'
 import type { BearerGuardEvent } from './events.js'
@@ -144,8 +145,9 @@ export interface ResolvedDpopOptions {
 }
 
 /**
- * Options of {@link createValidator}. `issuer`, `audience` and exactly one key source
- * (`jwksUri`, `discoveryUrl` or `keys`) are required; everything else has a safe default.
+ * Options of {@link createValidator}. `issuer`, `audience` and at most one key source
+ * (`jwksUri`, `discoveryUrl` or `keys`) are required; without a key source, a single https
+ * `issuer` names its own keys through its discovery document. Everything else has a safe default.
  * Unknown keys are refused, so a misspelt option cannot silently weaken a check.
  *
  * @example
@@ -164,7 +166,15 @@ export interface ValidatorOptions {
   audience: string | readonly string[]
   /** URL of the issuer's JWKS. https, or http on a loopback address only. */
   jwksUri?: string
-  /** URL of an OpenID Connect discovery document whose `jwks_uri` gives the keys. */
+  /**
+   * URL of an OpenID Connect discovery document whose `jwks_uri` gives the keys. Its `issuer`
+   * must be the configured issuer exactly (one of them, for a list; not compared for a
+   * predicate), or the document is not used (RFC 8414 §3.3, OpenID Connect Discovery §4.3).
+   * Without any key source, a single `issuer` that is an https URL (or http on a loopback host)
+   * is discovered: `{issuer}/.well-known/openid-configuration`, then RFC 8414's
+   * `{origin}/.well-known/oauth-authorization-server{path}`, with the same rule. Discovery is
+   * made once, with the first key fetch or by `warmUp()`, bounded as a JWKS fetch.
+   */
   discoveryUrl?: string
   /** Static public keys, as a JWKS or a list of JWKs. */
   keys?: JSONWebKeySet | readonly JWK[]
@@ -189,6 +199,11 @@ export interface ValidatorOptions {
   maxTokenLength?: number
   /** Realm named in every `WWW-Authenticate` challenge. Default `api`. */
   realm?: string
+  /**
+   * A name for this configuration, reported as `AuthInfo.issuerName` of the tokens it accepts:
+   * `createMultiIssuerValidator` sets it to the configuration's key. Default none.
+   */
+  name?: string
   /**
    * The authorize endpoint where a client can get a token that satisfies a claims challenge,
    * sent as `authorization_uri` in every `insufficient_claims` challenge (Microsoft's claims
@@ -295,7 +310,7 @@ export interface ResolvedOptions {
   /** Where keys come from. */
   readonly keySource:
     | { readonly kind: 'jwks'; readonly url: URL }
-    | { readonly kind: 'discovery'; readonly url: URL }
+    | { readonly kind: 'discovery'; readonly url: URL; readonly fallback?: URL | undefined }
     | { readonly kind: 'static'; readonly jwks: { keys: JWK[] } }
   /** Accepted `alg` values. */
   readonly algorithms: ReadonlySet<string>
@@ -313,6 +328,8 @@ export interface ResolvedOptions {
   readonly maxTokenLength: number
   /** The realm of every challenge. */
   readonly realm: string
+  /** The configuration's name, reported as `AuthInfo.issuerName`, if any. */
+  readonly name: string | undefined
   /** The `authorization_uri` of `insufficient_claims` challenges, if any. */
   readonly authorizationUri: string | undefined
   /** Milliseconds keys count as fresh. */
@@ -368,6 +385,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ValidatorOptions>([
   'tokenTypes',
   'maxTokenLength',
   'realm',
+  'name',
   'authorizationUri',
   'cacheMaxAge',
   'cooldownDuration',
@@ -512,12 +530,9 @@ function resolveKeySource(options: ValidatorOptions): ResolvedOptions['keySource
   const given = (['jwksUri', 'discoveryUrl', 'keys'] as const).filter(
     (name) => options[name] !== undefined,
   )
+  if (given.length === 0) return discoveryFromIssuer(options.issuer)
   if (given.length !== 1) {
-    fail(
-      given.length === 0
-        ? 'a key source is required: set one of "jwksUri", "discoveryUrl" or "keys"'
-        : `only one key source may be set, got ${given.map((name) => `"${name}"`).join(' and ')}`,
-    )
+    fail(`only one key source may be set, got ${given.map((name) => `"${name}"`).join(' and ')}`)
   }
   if (options.jwksUri !== undefined)
     return { kind: 'jwks', url: parseUrl('jwksUri', options.jwksUri) }
@@ -525,6 +540,26 @@ function resolveKeySource(options: ValidatorOptions): ResolvedOptions['keySource
     return { kind: 'discovery', url: parseUrl('discoveryUrl', options.discoveryUrl) }
   }
   return { kind: 'static', jwks: resolveKeys(options.keys) }
+}
+
+/**
+ * Without a key source, one issuer that is an https URL (or http on a loopback host) names its
+ * own: its discovery document, then its RFC 8414 metadata (see discovery.ts).
+ */
+function discoveryFromIssuer(issuer: unknown): ResolvedOptions['keySource'] {
+  const single = Array.isArray(issuer) && issuer.length === 1 ? issuer[0] : issuer
+  let url: URL | undefined
+  try {
+    url = typeof single === 'string' ? parseUrl('issuer', single) : undefined
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || url.search !== '' || url.hash !== '') {
+    fail(
+      'a key source is required: set one of "jwksUri", "discoveryUrl" or "keys" (or a single https "issuer", whose discovery document names its keys)',
+    )
+  }
+  return { kind: 'discovery', ...discoveryLocationOf(url) }
 }
 
 function resolveAlgorithms(value: unknown, name = 'algorithms'): Set<string> {
@@ -714,6 +749,13 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
   if (typeof realm !== 'string' || realm === '' || !PRINTABLE_ASCII.test(realm)) {
     fail('"realm" option must be a non-empty string of printable ASCII characters')
   }
+  const name = options.name
+  if (
+    name !== undefined &&
+    (typeof name !== 'string' || !/^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(name))
+  ) {
+    fail('"name" option must be a string of 1 to 100 printable ASCII characters')
+  }
   const cacheMaxAge = number(
     'cacheMaxAge',
     options.cacheMaxAge,
@@ -767,6 +809,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
       'characters',
     ),
     realm,
+    name,
     authorizationUri:
       options.authorizationUri === undefined
         ? undefined

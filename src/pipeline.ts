@@ -176,7 +176,7 @@ export const STEPS: readonly Step[] = Object.freeze([
     name: 'permission_claims',
     group: 'caller',
     run: (s) => {
-      s.auth = readAuthInfo(s.token, s.parsed.header, s.parsed.claims, s.context)
+      s.auth = readAuthInfo(s.token, s.parsed.header, s.parsed.claims, s.context, s.options.name)
     },
   },
   {

@@ -62,9 +62,15 @@ export function doorkeeperSlots(maxEntries: number): number {
 /**
  * The lookup key of a token: an FNV-1a hash of its last characters, made a small integer (V8
  * hashes those for free). Two tokens may share a key (about one pair in 2^30): then the later
- * replaces the earlier, and a hit is always compared whole.
+ * replaces the earlier, and a hit is always compared whole. The multi-issuer validator keys its
+ * table of accepted tokens the same way.
+ *
+ * @example
+ * ```ts
+ * entries.get(tokenKeyOf(token))?.token === token
+ * ```
  */
-function keyOf(token: string): number {
+export function tokenKeyOf(token: string): number {
   let hash = 0x811c9dc5
   const end = token.length
   const start = end > KEY_CHARACTERS ? end - KEY_CHARACTERS : 0
@@ -113,7 +119,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
   }
   return {
     get(token, now) {
-      const id = keyOf(token)
+      const id = tokenKeyOf(token)
       const entry = entries.get(id)
       if (entry === undefined || entry.token !== token) return undefined
       if (now >= entry.expires || entry.key.retired || now * 1000 > entry.key.usableUntil) {
@@ -130,7 +136,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
       return entry.decision
     },
     set(token, decision, key, notBefore, expires) {
-      const id = keyOf(token)
+      const id = tokenKeyOf(token)
       if (!entries.delete(id) && entries.size >= maxEntries) {
         if (storedSinceHit >= unread && !seenBefore(id)) return
         const oldest = entries.keys().next()

@@ -70,6 +70,11 @@ export interface AuthInfo {
    * `undefined` for a plain Bearer token.
    */
   readonly binding: TokenBinding | undefined
+  /**
+   * The name of the issuer configuration that accepted the token: its key in
+   * `createMultiIssuerValidator`'s `issuers`, or the `name` option; `undefined` when unnamed.
+   */
+  readonly issuerName: string | undefined
 }
 
 /**

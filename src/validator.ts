@@ -18,6 +18,7 @@ import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
 import { createKeySourceFor, type VerificationKey } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
+import { parsedToken } from './parsed-handover.js'
 import {
   activeSteps,
   explainRejection,
@@ -29,7 +30,7 @@ import {
   withoutSecrets,
 } from './pipeline.js'
 import { type RequestLike, readHeader } from './request.js'
-import { checkConfirmation, checkSignature, parseToken } from './token.js'
+import { checkConfirmation, checkSignature } from './token.js'
 import { createTokenCache } from './token-cache.js'
 import type { AuthInfo, TokenClaims } from './types.js'
 
@@ -309,7 +310,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   ): Accepted | Promise<Accepted> {
     const state: TokenState = {
       token,
-      parsed: parseToken(token, resolved),
+      parsed: parsedToken(token, resolved),
       now,
       options: resolved,
       context,

@@ -352,10 +352,27 @@ describe('resolveOptions (bad values)', () => {
 })
 
 describe('resolveOptions (key sources)', () => {
-  it('refuses a validator without a key source', () => {
-    expect(typeErrorOf(() => createValidator({ issuer: ISSUER, audience: AUDIENCE })).message).toBe(
-      'a key source is required: set one of "jwksUri", "discoveryUrl" or "keys"',
+  it.each([
+    ['a predicate', () => true],
+    ['two issuers', [ISSUER, 'https://other.example/']],
+    ['a plain-http issuer', 'http://issuer.example/'],
+    ['an issuer that is not a URL', 'issuer-1'],
+    ['an issuer with a query', 'https://issuer.example/?tenant=1'],
+    ['an issuer with a fragment', 'https://issuer.example/#a'],
+  ])('refuses a validator without a key source whose issuer is %s', (_, issuer) => {
+    expect(typeErrorOf(() => createValidator({ issuer, audience: AUDIENCE })).message).toBe(
+      'a key source is required: set one of "jwksUri", "discoveryUrl" or "keys" (or a single https "issuer", whose discovery document names its keys)',
     )
+  })
+
+  it.each([
+    [ISSUER, 'https://issuer.example/.well-known/openid-configuration'],
+    [[ISSUER], 'https://issuer.example/.well-known/openid-configuration'],
+    ['http://127.0.0.1:9/t/', 'http://127.0.0.1:9/t/.well-known/openid-configuration'],
+  ])('discovers the keys of a single issuer %j without a key source', (issuer, url) => {
+    const { keySource } = createValidator({ issuer, audience: AUDIENCE }).options
+    expect(keySource.kind).toBe('discovery')
+    expect(keySource.kind === 'discovery' && keySource.url.href).toBe(url)
   })
 
   it.each([

@@ -307,6 +307,7 @@ describe('Validator.verify: the AuthInfo object', () => {
       'expiresAt',
       'issuedAt',
       'binding',
+      'issuerName',
     ])
   })
 })

@@ -5,28 +5,15 @@
  * Express with bearer-guard, with and without nonces of its own. Everything on 127.0.0.1.
  */
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import * as oauth from 'oauth4webapi'
-import Provider from 'oidc-provider'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authenticate } from '../../adapters/express.js'
 import { createValidator, type ValidatorOptions } from '../../src/index.js'
-import { createTestKey } from '../helpers/keys.js'
+import { CLIENT_SECRET, close, listen, startProvider } from '../helpers/oidc-provider.js'
 
 const CLIENT_ID = 'dpop-client'
-const CLIENT_SECRET = 'a client secret that is long enough for the test'
 const AUDIENCE = 'api://orders'
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-    })
-  })
-}
-
-const close = (server: Server) => new Promise<void>((done) => server.close(() => done()))
 
 let issuer: string
 let api: string
@@ -34,45 +21,19 @@ let asNonces = false
 const servers: Server[] = []
 
 beforeAll(async () => {
-  const signing = await createTestKey('ES256', 'as-es256')
-  const asServer = createServer()
-  issuer = await listen(asServer)
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        grant_types: ['client_credentials'],
-        redirect_uris: [],
-        response_types: [],
-        token_endpoint_auth_method: 'client_secret_basic',
-        id_token_signed_response_alg: 'ES256',
-      },
-    ],
-    jwks: { keys: [signing.privateJwk as never] },
+  const provider = await startProvider({
+    clientId: CLIENT_ID,
+    audience: AUDIENCE,
     features: {
-      clientCredentials: { enabled: true },
-      devInteractions: { enabled: false },
       dPoP: {
         enabled: true,
         nonceSecret: Buffer.alloc(32, 1),
         requireNonce: () => asNonces,
       },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => AUDIENCE,
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({
-          scope: 'Files.Read',
-          audience: AUDIENCE,
-          accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'ES256' } },
-        }),
-      },
     },
   })
-  asServer.on('request', provider.callback())
-  servers.push(asServer)
+  issuer = provider.issuer
+  servers.push(provider.server)
 
   const apiServer = createServer()
   api = await listen(apiServer)
