@@ -1,11 +1,54 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+
+/**
+ * `#crypto` (package.json `imports`) as the source of one backend: the built package picks it by
+ * export condition; the tests run the source, so each project names its own.
+ */
+const cryptoBackend = (name: 'node' | 'web') => ({
+  '#crypto': fileURLToPath(new URL(`./src/crypto-${name}.ts`, import.meta.url)),
+})
+
+/**
+ * Run a second time on the WebCrypto backend (issue #13): the same tables on both paths (the
+ * hostile-token table, the adapter case table over Fetch and Hono, the validator's, the key
+ * source's and inspect's tests), and test/webcrypto, which is that backend's alone.
+ */
+const WEBCRYPTO_TESTS = [
+  'test/webcrypto/**/*.test.ts',
+  'test/core/hostile.test.ts',
+  'test/core/token.test.ts',
+  'test/core/validator.test.ts',
+  'test/core/key-refresh.test.ts',
+  'test/adapters/fetch.test.ts',
+  'test/core/jwks.test.ts',
+  'test/core/inspect.test.ts',
+  'test/core/unverified-descriptions.test.ts',
+  'test/adapters/hono.test.ts',
+  'test/core/verified-token-reuse.test.ts',
+]
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'] },
+    projects: [
+      {
+        extends: true,
+        resolve: { alias: cryptoBackend('node') },
+        test: {
+          name: 'node:crypto',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/webcrypto/**', '**/node_modules/**'],
+          typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'] },
+        },
+      },
+      {
+        extends: true,
+        resolve: { alias: cryptoBackend('web') },
+        test: { name: 'WebCrypto', include: WEBCRYPTO_TESTS },
+      },
+    ],
     // Off unless asked for: `npm test -- --coverage` (as .ci/run does) measures the core and
     // fails the run when its line coverage drops under the threshold.
     coverage: {

@@ -10,7 +10,7 @@ import { copyFile, readdir, writeFile } from 'node:fs/promises'
 import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, type Plugin } from 'esbuild'
+import { type BuildOptions, build, type Plugin } from 'esbuild'
 import { childEnv, ROOT } from '../helpers/scratch-package.js'
 
 /** Where install.sh installs the runtimes. */
@@ -173,20 +173,44 @@ const nodeBuiltins: Plugin = {
   },
 }
 
-/** Bundles `worker.mjs` of `dir` into `worker.bundle.mjs` for workerd. */
+/** The export conditions wrangler bundles a worker with: `#crypto` resolves to crypto-web. */
+const WORKER_CONDITIONS = ['workerd', 'worker', 'browser', 'import']
+
+/** The bundle workerd runs: with nodejs_compat, or without (no Node.js built-in at all). */
+function bundleFile(nodejsCompat: boolean): string {
+  return nodejsCompat ? 'worker.bundle.mjs' : 'worker.web.bundle.mjs'
+}
+
+/**
+ * Bundles `worker.mjs` of `dir` for workerd: `worker.bundle.mjs` leaves Node.js built-ins to
+ * nodejs_compat; `worker.web.bundle.mjs` has none. The core needs none on the `workerd`
+ * condition (crypto-web.ts); http-errors does: its depd requires `path`, so the second bundle
+ * reads the `browser` field of package.json first, as browser bundlers do, and gets depd's
+ * browser build (a workaround for the test while http-errors is a dependency, #13).
+ */
 export async function bundleWorker(dir: string): Promise<void> {
-  await build({
+  const common: BuildOptions = {
     entryPoints: [join(dir, 'worker.mjs')],
-    outfile: join(dir, 'worker.bundle.mjs'),
     bundle: true,
     format: 'esm',
     platform: 'neutral',
     target: 'es2022',
-    conditions: ['workerd', 'worker', 'browser', 'import'],
-    mainFields: ['module', 'main'],
+    conditions: WORKER_CONDITIONS,
     logLevel: 'silent',
-    plugins: [nodeBuiltins],
-  })
+  }
+  await Promise.all([
+    build({
+      ...common,
+      outfile: join(dir, bundleFile(true)),
+      mainFields: ['module', 'main'],
+      plugins: [nodeBuiltins],
+    }),
+    build({
+      ...common,
+      outfile: join(dir, bundleFile(false)),
+      mainFields: ['browser', 'module', 'main'],
+    }),
+  ])
 }
 
 /**
@@ -201,7 +225,7 @@ export async function unresolvableWithoutNodeCompat(dir: string): Promise<string
       bundle: true,
       format: 'esm',
       platform: 'neutral',
-      conditions: ['workerd', 'worker', 'browser', 'import'],
+      conditions: WORKER_CONDITIONS,
       mainFields: ['module', 'main'],
       logLevel: 'silent',
     })
@@ -242,7 +266,7 @@ const config :Workerd.Config = (
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
-  modules = [(name = "worker.mjs", esModule = embed "worker.bundle.mjs")],
+  modules = [(name = "worker.mjs", esModule = embed "${bundleFile(nodejsCompat)}")],
   compatibilityDate = "${date}",
   compatibilityFlags = [${nodejsCompat ? '"nodejs_compat"' : ''}],
   bindings = [(name = "CONFIG", json = ${JSON.stringify(JSON.stringify(config))})],
