@@ -2,12 +2,18 @@ import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 /**
- * `#crypto` (package.json `imports`) as the source of one backend: the built package picks it by
- * export condition; the tests run the source, so each project names its own.
+ * The modules of package.json `imports` with one implementation per platform: `#name` is
+ * `src/name-node.ts` or `src/name-web.ts`. The built package picks one by export condition; the
+ * tests run the source, so each project names its own.
  */
-const cryptoBackend = (name: 'node' | 'web') => ({
-  '#crypto': fileURLToPath(new URL(`./src/crypto-${name}.ts`, import.meta.url)),
-})
+const PLATFORM_MODULES = ['crypto']
+const platform = (name: 'node' | 'web') =>
+  Object.fromEntries(
+    PLATFORM_MODULES.map((module) => [
+      `#${module}`,
+      fileURLToPath(new URL(`./src/${module}-${name}.ts`, import.meta.url)),
+    ]),
+  )
 
 /**
  * Run a second time on the WebCrypto backend (issue #13): the same tables on both paths (the
@@ -35,7 +41,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        resolve: { alias: cryptoBackend('node') },
+        resolve: { alias: platform('node') },
         test: {
           name: 'node:crypto',
           include: ['test/**/*.test.ts'],
@@ -45,7 +51,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        resolve: { alias: cryptoBackend('web') },
+        resolve: { alias: platform('web') },
         test: { name: 'WebCrypto', include: WEBCRYPTO_TESTS },
       },
     ],
