@@ -18,7 +18,8 @@ const platform = (name: 'node' | 'web') =>
 /**
  * Run a second time on the WebCrypto backend (issue #13): the same tables on both paths (the
  * hostile-token table, the adapter case table over Fetch and Hono, the validator's, the key
- * source's and inspect's tests), and test/webcrypto, which is that backend's alone.
+ * source's, inspect's and the Entra ID profile's tests, the token properties: every one-character
+ * change of a valid token is refused), and test/webcrypto, which is that backend's alone.
  */
 const WEBCRYPTO_TESTS = [
   'test/webcrypto/**/*.test.ts',
@@ -32,6 +33,8 @@ const WEBCRYPTO_TESTS = [
   'test/core/unverified-descriptions.test.ts',
   'test/adapters/hono.test.ts',
   'test/core/verified-token-reuse.test.ts',
+  'test/core/azure.test.ts',
+  'test/property/token.prop.test.ts',
 ]
 
 /** What the node:crypto project runs: every test but the WebCrypto build's own. */
