@@ -144,6 +144,13 @@ async function check(
 
 for (const runtime of TABLE_RUNTIMES) {
   describe(runtime.label, () => {
+    it(`loads the ${runtime.backend} build of #crypto`, async (context) => {
+      const { server } = serverOf(runtime, context)
+      const response = await fetch(`${server.origin}/backend`, {
+        signal: AbortSignal.timeout(10_000),
+      })
+      expect(await response.text()).toBe(runtime.backend)
+    })
     for (const adapter of ADAPTERS) {
       describe(`bearer-guard/${adapter}`, () => {
         for (const testCase of RUNTIME_CASES) {

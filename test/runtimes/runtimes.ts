@@ -49,6 +49,8 @@ export interface Runtime {
   readonly label: string
   /** Set when the binary is not installed: the group is skipped locally and fails under CI. */
   readonly missing?: string
+  /** The `#crypto` backend its resolver (or, for workerd, the bundler) must pick. */
+  readonly backend: 'node:crypto' | 'WebCrypto'
   start(dir: string, config: ServerConfig): Promise<RunningServer>
 }
 
@@ -284,6 +286,7 @@ function nodeRuntime(id: string, name?: string): Runtime {
   return {
     id,
     label: labelOf(found.version === undefined ? `Node.js ${name}` : 'Node.js', found.version),
+    backend: 'node:crypto',
     ...(found.missing === undefined ? {} : { missing: found.missing }),
     start: (dir, config) =>
       spawnServer(found.bin, ['node.mjs', JSON.stringify(config)], dir, 'stdout'),
@@ -308,6 +311,7 @@ export function denoRuntime(permissions: string[]): Runtime {
   return {
     id: `deno ${permissions.join(' ')}`,
     label: labelOf('Deno', deno.version, permissions.join(' ')),
+    backend: 'node:crypto',
     ...(deno.missing === undefined ? {} : { missing: deno.missing }),
     start: (dir, config) =>
       spawnServer(
@@ -331,6 +335,7 @@ export function workerdRuntime(nodejsCompat: boolean, date = WORKERD_COMPATIBILI
       workerd.version,
       date === WORKERD_COMPATIBILITY_DATE ? flags : `${flags}, compatibility date ${date}`,
     ),
+    backend: 'WebCrypto',
     ...(workerd.missing === undefined ? {} : { missing: workerd.missing }),
     async start(dir, config) {
       await writeFile(join(dir, file), workerdConfig(config, nodejsCompat, date))
@@ -347,6 +352,7 @@ export const RUNTIMES: readonly Runtime[] = [
   {
     id: 'bun',
     label: labelOf('Bun', bun.version),
+    backend: 'node:crypto',
     ...(bun.missing === undefined ? {} : { missing: bun.missing }),
     start: (dir, config) =>
       spawnServer(bun.bin, ['--no-install', 'bun.mjs', JSON.stringify(config)], dir, 'stdout'),
