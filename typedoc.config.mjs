@@ -1,16 +1,16 @@
 // TypeDoc settings for `npm run docs` (API reference in docs/api). The entry points are the
-// package's own (package.json tsup.entry, less the CLI), so a new entry point is documented
-// without a change here. Type errors are tsc's job (`npm run typecheck`); test/package runs this
+// package's own (package.json tsup.entry that `exports` names: not the CLI, nor the `#crypto`
+// backends), so a new entry point is documented without a change here. Type errors are tsc's job (`npm run typecheck`); test/package runs this
 // with --treatWarningsAsErrors, so an export without TSDoc fails the tests.
 import { readFileSync } from 'node:fs'
 
-const { tsup } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
+const { tsup, exports } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
 
 /** @type {Partial<import('typedoc').TypeDocOptions>} */
 export default {
   name: 'bearer-guard',
   entryPoints: Object.entries(tsup.entry)
-    .filter(([name]) => name !== 'cli')
+    .filter(([name]) => exports[name === 'index' ? '.' : `./${name}`] !== undefined)
     .map(([, file]) => file),
   out: 'docs/api',
   readme: 'README.md',

@@ -11,7 +11,7 @@
  *   `X-Amzn-Mtls-Clientcert`, Envoy's `cert=` aside);
  * - the DER in base64 (standard or base64url).
  */
-import { createHash } from 'node:crypto'
+import { decodeBase64url, sha256Base64url } from '#crypto'
 import { InvalidTokenError } from './errors.js'
 import { type RequestLike, readClientCertificate, readHeader } from './request.js'
 import type { TokenClaims } from './types.js'
@@ -30,7 +30,7 @@ const MAX_HEADER_LENGTH = 65_536
  * parseCertificateHeader(`:${der.toString('base64')}:`) // der
  * ```
  */
-export function parseCertificateHeader(value: string | undefined): Buffer | undefined {
+export function parseCertificateHeader(value: string | undefined): Uint8Array | undefined {
   if (value === undefined || value.length === 0 || value.length > MAX_HEADER_LENGTH)
     return undefined
   let text = value.trim()
@@ -45,17 +45,15 @@ export function parseCertificateHeader(value: string | undefined): Buffer | unde
   const pem = PEM_BODY.exec(text)
   const base64 = pem === null ? text : (pem[1] as string).replace(/\s+/g, '')
   if (!BASE64.test(base64)) return undefined
-  const der = Buffer.from(
-    base64,
-    base64.includes('-') || base64.includes('_') ? 'base64url' : 'base64',
-  )
+  // BASE64 admits both alphabets; the decoder reads either.
+  const der = decodeBase64url(base64)
   // A DER certificate is a SEQUENCE (0x30).
   return der.length > 0 && der[0] === 0x30 ? der : undefined
 }
 
 /** base64url(SHA-256(DER)): a certificate's `x5t#S256` (RFC 8705 §3.1). */
 export function certificateThumbprint(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('base64url')
+  return sha256Base64url(der)
 }
 
 /**

@@ -4,15 +4,16 @@
  * `bearer-guard/opentelemetry` instrumentation, an APM agent) subscribe by channel name, so the
  * ESM and CommonJS builds publish on the same channels.
  *
- * This is the only file of the core that imports `node:diagnostics_channel`: on a runtime without
- * it (Cloudflare workerd without `nodejs_compat`), a module with the same exports whose `has…`
- * functions answer `false` and whose `trace…` functions only call `run` takes its place.
+ * The channels come from `#channels` (package.json `imports`): `node:diagnostics_channel` on
+ * Node.js, Bun and Deno; on the WebCrypto build (workerd, edge-light), the runtime's own module
+ * when `process.getBuiltinModule` offers it, else channels nobody can subscribe to, so the
+ * functions below answer `false` and only run what they wrap.
  *
  * Nobody subscribed, the cost is one `hasSubscribers` check per decision and per key fetch.
  * Messages never carry the token, its subject or any other personal claim: only what the
  * instrumentation may put on a span (issuer, tenant, client id, key id, app-only flag).
  */
-import { tracingChannel } from 'node:diagnostics_channel'
+import { tracingChannel } from '#channels'
 import type { Decision } from './decision.js'
 
 /** Name of the tracing channel of validations: `tracing:bearer-guard.validation:start` and so on. */
@@ -30,7 +31,7 @@ export const KEY_FETCH_CHANNEL = 'bearer-guard.key-fetch'
  *
  * @example
  * ```ts
- * import { tracingChannel } from 'node:diagnostics_channel'
+ * import { tracingChannel } from '#channels'
  * tracingChannel<unknown, ValidationMessage>('bearer-guard.validation').subscribe({
  *   start() {}, end(m) { if (!m.async) console.log(m.outcome, m.reason) }, asyncStart() {},
  *   asyncEnd(m) { console.log(m.outcome, m.reason) }, error() {},

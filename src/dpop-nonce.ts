@@ -5,7 +5,7 @@
  * `DPoP-Nonce`); an older one, or one made with another secret, is refused with
  * `use_dpop_nonce` and the current nonce.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { decodeBase64url, encodeBase64url, hmacSha256, randomBytes, timingSafeEqual } from '#crypto'
 
 /** Makes and checks the nonces of one validator. */
 export interface NonceSource {
@@ -31,8 +31,7 @@ const NONCE = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{22})$/
  */
 export function createNonceSource(secret: Uint8Array | undefined, lifetime: number): NonceSource {
   const key = secret ?? randomBytes(32)
-  const mac = (slot: number) =>
-    createHmac('sha256', key).update(String(slot)).digest().subarray(0, MAC_BYTES)
+  const mac = (slot: number) => hmacSha256(key, String(slot)).subarray(0, MAC_BYTES)
   let cachedSlot = Number.NaN
   let cachedNonce = ''
   const slotOf = (now: number) => Math.floor(now / lifetime)
@@ -40,7 +39,7 @@ export function createNonceSource(secret: Uint8Array | undefined, lifetime: numb
     const slot = slotOf(now)
     if (slot !== cachedSlot) {
       cachedSlot = slot
-      cachedNonce = `${slot.toString(36)}.${mac(slot).toString('base64url')}`
+      cachedNonce = `${slot.toString(36)}.${encodeBase64url(mac(slot))}`
     }
     return cachedNonce
   }
@@ -53,7 +52,7 @@ export function createNonceSource(secret: Uint8Array | undefined, lifetime: numb
       const slot = Number.parseInt(match[1] as string, 36)
       const slotNow = slotOf(now)
       if (slot !== slotNow && slot !== slotNow - 1) return 'invalid'
-      const given = Buffer.from(match[2] as string, 'base64url')
+      const given = decodeBase64url(match[2] as string)
       if (given.length !== MAC_BYTES || !timingSafeEqual(given, mac(slot))) return 'invalid'
       return slot === slotNow ? 'current' : 'previous'
     },

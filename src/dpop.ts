@@ -9,14 +9,14 @@
  * Imported keys are kept by thumbprint (a client signs every proof with one key), so a repeated
  * key costs a hash, not an import; the thumbprint covers every member that makes the public key.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
+import { createVerifier, importProofKey, type PublicKey, sha256Base64url } from '#crypto'
 import type { AuthorizationInput } from './authorization.js'
 import { InvalidDpopProofError, type RejectionReason, UseDpopNonceError } from './errors.js'
 import { normalizeHtu } from './htu.js'
 import type { ResolvedDpopOptions, ResolvedOptions } from './options.js'
 import { checkSignature, parseToken } from './token.js'
 import type { TokenClaims } from './types.js'
-import { createVerifier, type SignatureVerifier } from './verify.js'
+import type { SignatureVerifier } from './verify.js'
 
 /** What a verified proof tells the later steps: the key's thumbprint, `jti`, `iat`. */
 export interface VerifiedProof {
@@ -67,12 +67,13 @@ export function computeJwkThumbprint(jwk: Readonly<Record<string, unknown>>): st
     if (typeof value !== 'string') return undefined
     json += `${json.length === 1 ? '' : ','}"${name}":${JSON.stringify(value)}`
   }
-  return createHash('sha256').update(`${json}}`).digest('base64url')
+  return sha256Base64url(`${json}}`)
 }
 
 /** The base64url SHA-256 of an access token: a proof's `ath` (RFC 9449 §4.2). */
 export function accessTokenHash(token: string): string {
-  return createHash('sha256').update(token, 'ascii').digest('base64url')
+  // A token is ASCII: its UTF-8 bytes are its characters.
+  return sha256Base64url(token)
 }
 
 /**
@@ -114,7 +115,7 @@ function tokenHash(token: string): string {
 }
 
 interface ProofKey {
-  readonly key: KeyObject
+  readonly key: PublicKey
   readonly verifiers: Map<string, SignatureVerifier | undefined>
 }
 
@@ -126,16 +127,9 @@ function verifierFor(jwk: Readonly<Record<string, unknown>>, jkt: string, alg: s
   let entry = proofKeys.get(jkt)
   if (entry === undefined) {
     const members = REQUIRED_MEMBERS[jwk.kty as string] as readonly string[]
-    let key: KeyObject
-    try {
-      // Only the members the thumbprint covers: what was hashed is what is imported.
-      key = createPublicKey({
-        key: Object.fromEntries(members.map((name) => [name, jwk[name]])),
-        format: 'jwk',
-      })
-    } catch {
-      return undefined
-    }
+    // Only the members the thumbprint covers: what was hashed is what is imported.
+    const key = importProofKey(Object.fromEntries(members.map((name) => [name, jwk[name]])))
+    if (key === undefined) return undefined
     entry = { key, verifiers: new Map() }
     if (proofKeys.size >= MAX_PROOF_KEYS) proofKeys.delete(proofKeys.keys().next().value as string)
     proofKeys.set(jkt, entry)
@@ -226,7 +220,8 @@ export function checkDpopProof(
   if (jkt === undefined || verifier === undefined) {
     fail('bad_proof_key', 'the DPoP proof jwk is not a usable key for its alg', 'jwk')
   }
-  if (!checkSignature(proof, parsed, verifier)) {
+  // DPoP runs on node:crypto only (options.ts), whose answer is synchronous: anything else fails.
+  if (checkSignature(proof, parsed, verifier) !== true) {
     fail('bad_proof_signature', 'the DPoP proof signature is invalid')
   }
   const { jti, htm, htu, iat, ath } = payload
@@ -277,5 +272,5 @@ export function checkDpopProof(
 
 /** The key of a proof in the replay store: its `jti`, per key (RFC 9449 §11.1). */
 export function replayKey(proof: VerifiedProof): string {
-  return createHash('sha256').update(`${proof.jkt}.${proof.jti}`).digest('base64url')
+  return sha256Base64url(`${proof.jkt}.${proof.jti}`)
 }

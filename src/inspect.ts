@@ -7,6 +7,7 @@
  * fetched.
  */
 
+import { decodeBase64url, decodeUtf8 } from '#crypto'
 import { hasClientCapability } from './auth-contexts.js'
 import { certificateThumbprint, parseCertificateHeader } from './certificate-binding.js'
 import type { ChallengeContext } from './challenge.js'
@@ -193,7 +194,8 @@ function decodeLeniently(
   if (token.length > options.maxTokenLength) return {}
   const [header, claims] = token.split('.').map((segment) => {
     try {
-      const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+      const bytes = decodeBase64url(segment)
+      const value: unknown = JSON.parse(decodeUtf8([bytes], bytes.length))
       return isPlainObject(value) ? value : undefined
     } catch {
       return undefined

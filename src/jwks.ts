@@ -16,14 +16,13 @@
  * - every fetch is bounded by `timeoutDuration` and `maxResponseSize`, refuses redirects, and a
  *   bad response (not JSON, not a JWKS, no usable key) never replaces good keys.
  */
-import { createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto'
-import { type CryptoKey, importJWK, type JWK as JoseJWK } from 'jose'
+import { createVerifier, decodeUtf8, importPublicKey, type PublicKey } from '#crypto'
 import { hasKeyFetchSubscribers, type KeyFetchMessage, traceKeyFetch } from './diagnostics.js'
 import { discoverJwksUri } from './discovery.js'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import { emitEvent } from './events.js'
 import { checkKeyUrl, type JWK, type ResolvedOptions } from './options.js'
-import { createVerifier, type SignatureVerifier } from './verify.js'
+import type { SignatureVerifier } from './verify.js'
 
 /** A response refused for its content or status: its message says why, as it is. */
 class FetchRefusal extends Error {}
@@ -33,7 +32,7 @@ export interface KeyEntry {
   /** The JWK as published. */
   readonly jwk: Readonly<JWK> & { readonly issuer?: unknown }
   /** The imported public key; undefined when the JWK could not be imported. */
-  readonly key: KeyObject | undefined
+  readonly key: PublicKey | undefined
   /** True once a refresh no longer lists this key: tokens it signed are no longer accepted. */
   retired: boolean
   /** Epoch ms after which the key may not serve unless a refresh lists it again (`maxStaleAge`). */
@@ -117,37 +116,6 @@ function isUsableJwk(value: unknown): value is JWK {
   return jwk.kid === undefined || (typeof jwk.kid === 'string' && jwk.kid.length <= 1024)
 }
 
-const IMPORT_ALG: Readonly<Record<string, string>> = {
-  RSA: 'RS256',
-  'P-256': 'ES256',
-  'P-384': 'ES384',
-  'P-521': 'ES512',
-  Ed25519: 'EdDSA',
-  Ed448: 'EdDSA',
-}
-
-async function importPublicKey(jwk: JWK): Promise<KeyObject | undefined> {
-  const alg = jwk.kty === 'RSA' ? IMPORT_ALG.RSA : IMPORT_ALG[jwk.crv ?? '']
-  if (alg === undefined) return undefined
-  try {
-    // jose 6 imports Ed25519 only (WebCrypto has no Ed448); node:crypto reads an Ed448 JWK.
-    if (jwk.kty === 'OKP' && jwk.crv === 'Ed448') {
-      return createPublicKey({
-        key: { kty: 'OKP', crv: 'Ed448', x: jwk.x } as JsonWebKey,
-        format: 'jwk',
-      })
-    }
-    // jose checks the JWK; the KeyObject behind its CryptoKey is what node:crypto verifies with.
-    const key = await importJWK(
-      { ...jwk, alg: undefined, use: undefined, key_ops: undefined } as JoseJWK,
-      alg,
-    )
-    return KeyObject.from(key as CryptoKey)
-  } catch {
-    return undefined
-  }
-}
-
 function sameJwk(a: JWK, b: JWK): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
 }
@@ -158,6 +126,7 @@ function sameJwk(a: JWK, b: JWK): boolean {
  */
 async function buildKeySet(
   document: unknown,
+  algorithms: ReadonlySet<string>,
   fetchedAt: number,
   usableUntil: number,
   previous?: KeySet,
@@ -176,7 +145,7 @@ async function buildKeySet(
     const kept = previous?.all.find((entry) => sameJwk(entry.jwk, value))
     const entry: KeyEntry = kept ?? {
       jwk: Object.freeze({ ...value }),
-      key: await importPublicKey(value),
+      key: await importPublicKey(value, algorithms),
       retired: false,
       usableUntil,
       verifiers: new Map(),
@@ -217,7 +186,7 @@ async function readLimited(response: Response, limit: number): Promise<string> {
     }
     chunks.push(value)
   }
-  return Buffer.concat(chunks, size).toString('utf8')
+  return decodeUtf8(chunks, size)
 }
 
 /**
@@ -346,9 +315,9 @@ function selectKey(keys: KeySet, selector: KeySelector): VerificationKey | undef
  * const source = createStaticKeySource(resolveOptions({ issuer, audience, keys: jwks }))
  * ```
  */
-export function createStaticKeySource(_options: ResolvedOptions, jwks: { keys: JWK[] }): KeySource {
+export function createStaticKeySource(options: ResolvedOptions, jwks: { keys: JWK[] }): KeySource {
   let keys: KeySet | undefined
-  const loading = buildKeySet(jwks, 0, Number.POSITIVE_INFINITY).then(
+  const loading = buildKeySet(jwks, options.algorithms, 0, Number.POSITIVE_INFINITY).then(
     (set) => {
       keys = set
       return set
@@ -413,7 +382,13 @@ export function createRemoteKeySource(
       const document = await fetchJson(url, timeoutDuration, maxResponseSize, options.fetch, trace)
       const before = keys
       const fetchedAt = Date.now()
-      const next = await buildKeySet(document, fetchedAt, fetchedAt + maxStaleAge, before)
+      const next = await buildKeySet(
+        document,
+        options.algorithms,
+        fetchedAt,
+        fetchedAt + maxStaleAge,
+        before,
+      )
       keys = next
       if (trace !== undefined) trace.keyCount = next.all.length
       nextBackgroundAt = next.fetchedAt + cacheMaxAge * (0.8 + Math.random() * 0.1)

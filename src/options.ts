@@ -1,3 +1,4 @@
+import { CRYPTO_BACKEND } from '#crypto'
 import { isScopeToken } from './challenge.js'
 import { discoveryLocationOf } from './discovery.js'
 import { createNonceSource, type NonceSource } from './dpop-nonce.js'
@@ -593,7 +594,7 @@ function resolveNonce(value: unknown): NonceSource | undefined {
   if (secret !== undefined) {
     key =
       typeof secret === 'string'
-        ? Buffer.from(secret, 'utf8')
+        ? new TextEncoder().encode(secret)
         : secret instanceof Uint8Array
           ? Uint8Array.from(secret)
           : undefined
@@ -604,8 +605,21 @@ function resolveNonce(value: unknown): NonceSource | undefined {
   return createNonceSource(key, number('dpop.nonce.lifetime', lifetime, 300, 10, 86_400, 'seconds'))
 }
 
+/**
+ * DPoP proofs and certificate binding hash on every request, synchronously: on the WebCrypto
+ * build (workerd, edge-light; crypto-web.ts), which cannot, they are refused here, at creation.
+ */
+function requireBindings(name: string): void {
+  if (!CRYPTO_BACKEND.bindings) {
+    fail(
+      `"${name}" option is not available with the ${CRYPTO_BACKEND.name} build of bearer-guard (workerd without nodejs_compat, edge-light, browsers): it needs node:crypto`,
+    )
+  }
+}
+
 function resolveDpop(value: unknown): ResolvedDpopOptions | undefined {
   if (value === undefined || value === false) return undefined
+  requireBindings('dpop')
   if (typeof value !== 'object' || value === null) fail('"dpop" option must be false or an object')
   for (const name of Object.keys(value)) {
     if (!DPOP_OPTION_NAMES.has(name)) fail(`unknown option "dpop.${name}"`)
@@ -650,6 +664,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 function resolveCertificateBinding(value: unknown): ResolvedOptions['certificateBinding'] {
   if (value === undefined || value === false) return undefined
+  requireBindings('certificateBinding')
   if (value === true) return Object.freeze({ header: undefined })
   const header = (value as { certificateHeader?: unknown } | null)?.certificateHeader
   if (

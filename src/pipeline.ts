@@ -136,6 +136,10 @@ export interface Step {
 
 const KEY_ISSUER_MISMATCH = 'the signing key of the token belongs to another issuer'
 
+function badSignature(): InvalidTokenError {
+  return new InvalidTokenError('the token signature is invalid', { reason: 'bad_signature' })
+}
+
 /** Every step after parsing, in the validator's order. */
 export const STEPS: readonly Step[] = Object.freeze([
   { name: 'alg', group: 'header', run: (s) => checkAlgorithm(s.parsed.header, s.options) },
@@ -230,9 +234,13 @@ export const STEPS: readonly Step[] = Object.freeze([
     name: 'signature',
     group: 'key',
     run: (s) => {
-      if (!checkSignature(s.token, s.parsed, (s.key as VerificationKey).verifier)) {
-        throw new InvalidTokenError('the token signature is invalid', { reason: 'bad_signature' })
-      }
+      const valid = checkSignature(s.token, s.parsed, (s.key as VerificationKey).verifier)
+      if (valid === true) return undefined
+      // WebCrypto (crypto-web.ts) answers with a promise.
+      if (valid === false) throw badSignature()
+      return valid.then((answer) => {
+        if (answer !== true) throw badSignature()
+      })
     },
   },
 ] satisfies Step[])

@@ -3,11 +3,11 @@
  * rules and claim rules. Everything here is cheap and runs before any key lookup, so a token
  * that would fail anyway never causes a JWKS fetch.
  */
+import { bufferFor, decodeSegmentInto, isPlainAscii } from '#crypto'
 import type { Scheme } from './authorization.js'
 import { InvalidTokenError, type RejectionReason } from './errors.js'
 import { normalizeTokenType, type ResolvedOptions } from './options.js'
 import type { TokenClaims, TokenHeader } from './types.js'
-import type { SignatureVerifier } from './verify.js'
 
 /** A token split into its parts, header and claims decoded. */
 export interface ParsedToken {
@@ -17,21 +17,8 @@ export interface ParsedToken {
   readonly signingInputEnd: number
 }
 
-const BASE64URL_VALUES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const MAX_KID_LENGTH = 1024
-
-// One buffer for every token's bytes (decoded segments, the signing input): the work between
-// writing it and reading it back is synchronous, so no other token can come in between, and a
-// token costs no allocation of its own. A longer token (maxTokenLength allows it) gets a
-// buffer of its own.
-const SCRATCH_BYTES = 16 * 1024
-const scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
-
-/** Room for a token's bytes: the shared buffer, or one of its own for a longer token. */
-function bufferFor(token: string): Buffer {
-  return token.length <= SCRATCH_BYTES ? scratch : Buffer.allocUnsafe(token.length)
-}
 
 function reject(
   reason: RejectionReason,
@@ -42,54 +29,7 @@ function reject(
   throw new InvalidTokenError(description, { reason, claim, cause })
 }
 
-/**
- * Whether the unused low bits of the last character of a segment are zero (RFC 4648 §3.5):
- * lenient decoders ignore them, and accepting them would let a changed string pass as the same
- * token.
- */
-function hasZeroPadBits(segment: string): boolean {
-  const rest = segment.length % 4
-  if (rest === 0) return true
-  const last = BASE64URL_VALUES.indexOf(segment.charAt(segment.length - 1))
-  return (last & (rest === 2 ? 0x0f : 0x03)) === 0
-}
-
-/**
- * Decodes the segment `token.slice(start, end)` of a token already known to be ASCII without
- * `+`, `/` or `=`, into `into` at `at`; returns the number of bytes, or -1 when the segment is
- * not canonical unpadded base64url. Node's decoder skips characters it does not know, so a
- * segment decodes to exactly floor(3 × length / 4) bytes only when every character was a
- * base64url digit; the leftover bits of the last one must be zero.
- */
-function decodeSegmentInto(
-  token: string,
-  start: number,
-  end: number,
-  into: Buffer,
-  at: number,
-): number {
-  const length = end - start
-  if (length === 0 || length % 4 === 1) return -1
-  const segment = token.slice(start, end)
-  const written = into.write(segment, at, 'base64url')
-  return written === (length * 3) >> 2 && hasZeroPadBits(segment) ? written : -1
-}
-
-/**
- * Whether every character of the token is ASCII and none is `+`, `/` or `=`: with the segments'
- * lengths checked on decoding, this makes Node's lenient decoder strict (it reads the low byte of
- * a wider character, and the standard alphabet, as base64url).
- */
-function isPlainAscii(token: string): boolean {
-  return (
-    Buffer.byteLength(token, 'utf8') === token.length &&
-    token.indexOf('+') === -1 &&
-    token.indexOf('/') === -1 &&
-    token.indexOf('=') === -1
-  )
-}
-
-function decodeJsonObject(bytes: Buffer, what: 'header' | 'payload'): Record<string, unknown> {
+function decodeJsonObject(bytes: Uint8Array, what: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown
   try {
     value = JSON.parse(utf8.decode(bytes))
@@ -155,20 +95,10 @@ export function parseToken(token: unknown, options: ResolvedOptions): ParsedToke
 }
 
 /**
- * Checks the signature of a token that {@link parseToken} accepted with `verifier`: the signing
- * input and the decoded signature are written to the shared buffer and checked at once.
+ * Checks the signature of a token that {@link parseToken} accepted with `verifier`: `true` or
+ * `false` at once on node:crypto, a promise of it on WebCrypto (crypto-web.ts).
  */
-export function checkSignature(
-  token: string,
-  parsed: ParsedToken,
-  verifier: SignatureVerifier,
-): boolean {
-  const end = parsed.signingInputEnd
-  const buffer = bufferFor(token)
-  buffer.write(token, 0, end, 'latin1')
-  const signatureLength = buffer.write(token.slice(end + 1), end, 'base64url')
-  return verifier(buffer.subarray(0, end), buffer.subarray(end, end + signatureLength))
-}
+export { checkSignature } from '#crypto'
 
 /** `alg`: an algorithm on the allow-list (RFC 8725 §3.1). */
 export function checkAlgorithm(header: TokenHeader, options: ResolvedOptions): void {

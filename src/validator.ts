@@ -283,10 +283,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (full === error && reduced === error) throw error
     // Without a hint, the public text is the step's own, less any clock offset.
     const unverified = full === error ? reduced : reduced === error ? error : reduced
-    const answer = (key: VerificationKey | undefined): never => {
-      throw key !== undefined && checkSignature(state.token, state.parsed, key.verifier)
-        ? full
-        : unverified
+    const answer = (key: VerificationKey | undefined): never | Promise<never> => {
+      const valid = key !== undefined && checkSignature(state.token, state.parsed, key.verifier)
+      if (typeof valid === 'boolean') throw valid ? full : unverified
+      // WebCrypto (crypto-web.ts) answers with a promise.
+      return valid.then((answer) => Promise.reject(answer === true ? full : unverified))
     }
     let key: VerificationKey | undefined
     try {

@@ -13,8 +13,16 @@
  */
 import { constants, type KeyObject, verify } from 'node:crypto'
 
-/** Checks a signature over the signing input; never throws for a bad signature. */
-export type SignatureVerifier = (data: Buffer, signature: Buffer) => boolean
+/**
+ * Checks a signature over the signing input; never throws (nor rejects) for a bad signature.
+ * node:crypto answers at once; WebCrypto (crypto-web.ts) with a promise.
+ */
+export type SignatureVerifier = (
+  data: Uint8Array,
+  signature: Uint8Array,
+) => boolean | Promise<boolean>
+
+type SyncVerifier = (data: Uint8Array, signature: Uint8Array) => boolean
 
 const MIN_RSA_BITS = 2048
 const HASH_OF: Readonly<Record<string, string>> = {
@@ -28,7 +36,7 @@ const EC_PARAMS: Readonly<Record<string, { curve: string; size: number }>> = {
   ES512: { curve: 'secp521r1', size: 132 },
 }
 
-function guarded(check: SignatureVerifier): SignatureVerifier {
+function guarded(check: SyncVerifier): SyncVerifier {
   return (data, signature) => {
     try {
       return check(data, signature)
@@ -49,7 +57,7 @@ function guarded(check: SignatureVerifier): SignatureVerifier {
  * check?.(Buffer.from(signingInput), signature) // true or false
  * ```
  */
-export function createVerifier(key: KeyObject, alg: string): SignatureVerifier | undefined {
+export function createVerifier(key: KeyObject, alg: string): SyncVerifier | undefined {
   const type = key.asymmetricKeyType
   const family = alg.slice(0, 2)
   if (family === 'RS' || family === 'PS') {

@@ -1,8 +1,8 @@
 /**
- * Trick 1's plain alternative: src/token.ts's `parseToken` and `checkSignature` with a fresh
- * buffer per call (`Buffer.allocUnsafe`, which Node serves from its 8 KB pool for a token this
- * size) in place of the one shared 16 KB scratch buffer. The rest is copied unchanged, because
- * token.ts exports none of its helpers.
+ * Trick 1's plain alternative: src/token.ts's `parseToken` and src/crypto-node.ts's
+ * `checkSignature` with a fresh buffer per call (`Buffer.allocUnsafe`, which Node serves from its
+ * 8 KB pool for a token this size) in place of the one shared 16 KB scratch buffer. The rest is
+ * copied unchanged, because the helpers of crypto-node.ts work on the shared buffer.
  */
 import { InvalidTokenError } from '../../src/errors.js'
 import type { ResolvedOptions } from '../../src/options.js'
@@ -89,12 +89,12 @@ export function parseTokenAllocating(token: unknown, options: ResolvedOptions): 
   }
 }
 
-/** src/token.ts's `checkSignature`, its bytes in a buffer of their own. */
+/** src/crypto-node.ts's `checkSignature`, its bytes in a buffer of their own. */
 export function checkSignatureAllocating(
   token: string,
   parsed: ParsedToken,
   verifier: SignatureVerifier,
-): boolean {
+): boolean | Promise<boolean> {
   const end = parsed.signingInputEnd
   const buffer = Buffer.allocUnsafe(token.length)
   buffer.write(token, 0, end, 'latin1')

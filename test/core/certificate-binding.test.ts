@@ -24,7 +24,7 @@ describe('parseCertificateHeader', () => {
       der.toString('base64'),
       der.toString('base64url'),
     ]) {
-      expect(parseCertificateHeader(value)?.equals(der), value.slice(0, 20)).toBe(true)
+      expect(parseCertificateHeader(value), value.slice(0, 20)).toEqual(der)
     }
   })
 

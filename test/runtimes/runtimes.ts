@@ -10,7 +10,7 @@ import { copyFile, readdir, writeFile } from 'node:fs/promises'
 import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, type Plugin } from 'esbuild'
+import { type BuildOptions, build, type Plugin } from 'esbuild'
 import { childEnv, ROOT } from '../helpers/scratch-package.js'
 
 /** Where install.sh installs the runtimes. */
@@ -49,6 +49,8 @@ export interface Runtime {
   readonly label: string
   /** Set when the binary is not installed: the group is skipped locally and fails under CI. */
   readonly missing?: string
+  /** The `#crypto` backend its resolver (or, for workerd, the bundler) must pick. */
+  readonly backend: 'node:crypto' | 'WebCrypto'
   start(dir: string, config: ServerConfig): Promise<RunningServer>
 }
 
@@ -173,20 +175,42 @@ const nodeBuiltins: Plugin = {
   },
 }
 
-/** Bundles `worker.mjs` of `dir` into `worker.bundle.mjs` for workerd. */
+/** The export conditions wrangler bundles a worker with: `#crypto` resolves to crypto-web. */
+const WORKER_CONDITIONS = ['workerd', 'worker', 'browser', 'import']
+
+/** The bundle workerd runs: with nodejs_compat, or without (no Node.js built-in at all). */
+function bundleFile(nodejsCompat: boolean): string {
+  return nodejsCompat ? 'worker.bundle.mjs' : 'worker.web.bundle.mjs'
+}
+
+/**
+ * Bundles `worker.mjs` of `dir` for workerd: `worker.bundle.mjs` leaves Node.js built-ins to
+ * nodejs_compat; `worker.web.bundle.mjs` has none: on the `workerd` condition the core takes
+ * WebCrypto (crypto-web.ts) and channels without node:diagnostics_channel (channels-web.ts).
+ */
 export async function bundleWorker(dir: string): Promise<void> {
-  await build({
+  const common: BuildOptions = {
     entryPoints: [join(dir, 'worker.mjs')],
-    outfile: join(dir, 'worker.bundle.mjs'),
     bundle: true,
     format: 'esm',
     platform: 'neutral',
     target: 'es2022',
-    conditions: ['workerd', 'worker', 'browser', 'import'],
-    mainFields: ['module', 'main'],
+    conditions: WORKER_CONDITIONS,
     logLevel: 'silent',
-    plugins: [nodeBuiltins],
-  })
+  }
+  await Promise.all([
+    build({
+      ...common,
+      outfile: join(dir, bundleFile(true)),
+      mainFields: ['module', 'main'],
+      plugins: [nodeBuiltins],
+    }),
+    build({
+      ...common,
+      outfile: join(dir, bundleFile(false)),
+      mainFields: ['module', 'main'],
+    }),
+  ])
 }
 
 /**
@@ -201,7 +225,7 @@ export async function unresolvableWithoutNodeCompat(dir: string): Promise<string
       bundle: true,
       format: 'esm',
       platform: 'neutral',
-      conditions: ['workerd', 'worker', 'browser', 'import'],
+      conditions: WORKER_CONDITIONS,
       mainFields: ['module', 'main'],
       logLevel: 'silent',
     })
@@ -236,7 +260,7 @@ const config :Workerd.Config = (
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
-  modules = [(name = "worker.mjs", esModule = embed "worker.bundle.mjs")],
+  modules = [(name = "worker.mjs", esModule = embed "${bundleFile(nodejsCompat)}")],
   compatibilityDate = "${date}",
   compatibilityFlags = [${nodejsCompat ? '"nodejs_compat"' : ''}],
   bindings = [(name = "CONFIG", json = ${JSON.stringify(JSON.stringify(config))})],
@@ -254,6 +278,7 @@ function nodeRuntime(id: string, name?: string): Runtime {
   return {
     id,
     label: labelOf(found.version === undefined ? `Node.js ${name}` : 'Node.js', found.version),
+    backend: 'node:crypto',
     ...(found.missing === undefined ? {} : { missing: found.missing }),
     start: (dir, config) =>
       spawnServer(found.bin, ['node.mjs', JSON.stringify(config)], dir, 'stdout'),
@@ -275,6 +300,7 @@ export function denoRuntime(permissions: string[]): Runtime {
   return {
     id: `deno ${permissions.join(' ')}`,
     label: labelOf('Deno', deno.version, permissions.join(' ')),
+    backend: 'node:crypto',
     ...(deno.missing === undefined ? {} : { missing: deno.missing }),
     start: (dir, config) =>
       spawnServer(
@@ -298,6 +324,7 @@ export function workerdRuntime(nodejsCompat: boolean, date = WORKERD_COMPATIBILI
       workerd.version,
       date === WORKERD_COMPATIBILITY_DATE ? flags : `${flags}, compatibility date ${date}`,
     ),
+    backend: 'WebCrypto',
     ...(workerd.missing === undefined ? {} : { missing: workerd.missing }),
     async start(dir, config) {
       await writeFile(join(dir, file), workerdConfig(config, nodejsCompat, date))
@@ -314,6 +341,7 @@ export const RUNTIMES: readonly Runtime[] = [
   {
     id: 'bun',
     label: labelOf('Bun', bun.version),
+    backend: 'node:crypto',
     ...(bun.missing === undefined ? {} : { missing: bun.missing }),
     start: (dir, config) =>
       spawnServer(bun.bin, ['--no-install', 'bun.mjs', JSON.stringify(config)], dir, 'stdout'),

@@ -4,7 +4,9 @@
  * JavaScript on the Fetch API only, so Node, Bun, Deno and workerd load the same file; it sits
  * next to `dist/` in the test's scratch copy of the package.
  */
+
 import { Hono } from 'hono'
+import { CRYPTO_BACKEND } from '#crypto'
 import * as fetchAdapter from './dist/fetch.js'
 import * as honoAdapter from './dist/hono.js'
 import { createValidator } from './dist/index.js'
@@ -40,6 +42,8 @@ export function createApp(config) {
 
   return async (request) => {
     const { pathname } = new URL(request.url)
+    // Which build of the core's platform code (package.json `imports`) the runtime loaded.
+    if (pathname === '/backend') return new Response(CRYPTO_BACKEND.name)
     if (pathname.startsWith('/hono/')) return hono.fetch(request)
     const authenticate = fetchRoutes[pathname]
     if (authenticate === undefined) return new Response('not found', { status: 404 })
