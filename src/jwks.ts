@@ -214,6 +214,8 @@ export async function fetchJson(
   seen?: { status: number | undefined },
 ): Promise<unknown> {
   const signal = AbortSignal.timeout(timeout)
+  // A status seen by an earlier fetch (discovery) is not this one's.
+  if (seen !== undefined) seen.status = undefined
   let response: Response
   try {
     response = await fetcher(url, {

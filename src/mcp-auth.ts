@@ -51,6 +51,17 @@ export function mcpResourceOf(validator: Validator): string {
       'an MCP server needs the "resourceMetadata" option: its "resource" is the server\'s canonical URI (MCP authorization, RFC 9728)',
     )
   }
+  if (validator.options.dpop?.required === true) {
+    throw new TypeError(
+      'an MCP server cannot require DPoP ("dpop.required"): the MCP SDK\'s bearer middleware hands over Bearer tokens only',
+    )
+  }
+  const servers = metadata.document.authorization_servers
+  if (!Array.isArray(servers) || servers.length === 0) {
+    throw new TypeError(
+      'an MCP server\'s metadata must name its authorization server (MCP authorization): set "resourceMetadata.authorizationServers"',
+    )
+  }
   if (!validator.options.audiences.has(metadata.resource)) {
     throw new TypeError(
       `"audience" option must include "resourceMetadata.resource" (${metadata.resource}): MCP clients ask for tokens with it as the resource indicator (RFC 8707)`,

@@ -85,14 +85,20 @@ function createInstruments(provider: MeterProvider): Instruments {
   }
 }
 
-/** `url.full` without credentials (OpenTelemetry semantic conventions), with `server.*`. */
+/**
+ * `url.full` without credentials and without the query (OpenTelemetry semantic conventions ask
+ * for credentials to be redacted; a JWKS URL's query may hold a key, such as an Azure Functions
+ * `code`), with `server.*`.
+ */
 function urlAttributes(href: string): Attributes {
   try {
     const url = new URL(href)
-    if (url.username !== '') url.username = 'REDACTED'
-    if (url.password !== '') url.password = 'REDACTED'
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
-    return { 'url.full': url.href, 'server.address': url.hostname, 'server.port': port }
+    return {
+      'url.full': `${url.origin}${url.pathname}`,
+      'server.address': url.hostname,
+      'server.port': port,
+    }
   } catch {
     return {}
   }
@@ -108,8 +114,13 @@ function validationAttributes(message: ValidationMessage): Attributes {
   if (message.cache !== undefined) attributes['bearer_guard.token_cache'] = message.cache
   if (message.outcome === 'rejected') {
     attributes['bearer_guard.rejection.reason'] = message.reason
-    attributes['http.response.status_code'] = message.status
-    attributes['error.type'] = message.reason
+    // The status the validator answers with; not http.response.status_code, which belongs to
+    // the HTTP span of the actual response.
+    attributes['bearer_guard.status'] = message.status
+    // As for an HTTP server span, a 4xx is the caller's doing: error.type (with an ERROR status)
+    // only for a 503.
+    if (message.status !== undefined && message.status >= 500)
+      attributes['error.type'] = message.reason
   }
   if (message.outcome === 'accepted') {
     if (message.tenantId !== undefined) attributes['bearer_guard.tenant_id'] = message.tenantId
@@ -274,7 +285,7 @@ export class BearerGuardInstrumentation {
     const counted: Attributes = { 'bearer_guard.outcome': attributes['bearer_guard.outcome'] }
     if (message.outcome === 'rejected') {
       counted['bearer_guard.rejection.reason'] = message.reason
-      counted['http.response.status_code'] = message.status
+      counted['bearer_guard.status'] = message.status
     }
     instruments.validations.add(1, counted)
     if (message.cache === 'hit') instruments.cacheHits.add(1)

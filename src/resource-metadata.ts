@@ -110,6 +110,11 @@ function fail(message: string): never {
 function checkUrl(name: string, value: unknown, query: boolean): string {
   const label = `"resourceMetadata.${name}" option`
   if (typeof value !== 'string' || value === '') fail(`${label} must be a URL string`)
+  // Used as written (the document, clients and aud compare strings): new URL() would forgive
+  // surrounding whitespace, tabs and newlines that no client's resource ever matches.
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    fail(`${label} must be a URL of printable ASCII without spaces`)
+  }
   let url: URL
   try {
     url = new URL(value)

@@ -482,6 +482,9 @@ export function createValidator(options: ValidatorOptions): Validator {
   }
 
   function decideVerify(token: string, trace?: ValidationMessage): Decision | Promise<Decision> {
+    // A token on its own is a Bearer token: with DPoP required, as decide() treats a Bearer
+    // header, no credentials at all.
+    if (!acceptBearer) return rejected(missingCredentials(), false)
     const now = nowSeconds()
     if (cache !== undefined && typeof token === 'string') {
       const hit = cache.get(token, now)
@@ -524,7 +527,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       )
     },
     lookup(authorization: AuthorizationInput) {
-      if (cache === undefined) return undefined
+      if (cache === undefined || !acceptBearer) return undefined
       const candidate = peekBearerToken(authorization)
       return candidate === undefined ? undefined : cache.get(candidate, nowSeconds())?.auth
     },

@@ -5,7 +5,7 @@
  * checked), 2 for a usage error. The token goes nowhere: only the configured JWKS or discovery
  * URL is fetched.
  */
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
 import { requireAuthContext } from '../auth-contexts.js'
@@ -390,6 +390,13 @@ function toJson(report: TokenInspection): object {
   }
 }
 
+/** What to do next for a certificate-bound token inspected without --certificate. */
+function certificateHint(report: TokenInspection, certificate: string | undefined): string {
+  const cnf = report.claims?.cnf as Record<string, unknown> | undefined
+  if (certificate !== undefined || typeof cnf?.['x5t#S256'] !== 'string') return ''
+  return 'Hint: the token is bound to a client certificate (cnf x5t#S256): give --certificate <file>\nwith the PEM of the certificate the client presents to check the binding\n'
+}
+
 /** The PEM of --certificate, read from its file (bounded: a certificate is a few KB). */
 async function readCertificate(
   path: string | undefined,
@@ -399,15 +406,25 @@ async function readCertificate(
   if (options === undefined) {
     throw new UsageError('--certificate needs the options to check the token with (--issuer...)')
   }
+  // At most 64 KB + 1 byte is read, whatever the file is (/dev/zero, a disk image...).
+  const limit = 64 * 1024
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    const file = await open(path, 'r')
+    try {
+      const buffer = Buffer.alloc(limit + 1)
+      const { bytesRead } = await file.read(buffer, 0, limit + 1, null)
+      if (bytesRead > limit) throw new UsageError('--certificate: the file is over 64 KB')
+      text = buffer.toString('utf8', 0, bytesRead)
+    } finally {
+      await file.close()
+    }
   } catch (error) {
+    if (error instanceof UsageError) throw error
     throw new UsageError(
       `--certificate: cannot read ${show(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     )
   }
-  if (text.length > 64 * 1024) throw new UsageError('--certificate: the file is over 64 KB')
   return text
 }
 
@@ -479,7 +496,7 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
     io.stdout(
       values.json === true
         ? `${JSON.stringify(toJson(report), null, 2)}\n`
-        : formatInspection(report),
+        : formatInspection(report) + certificateHint(report, certificate),
     )
     return report.verdict === 'accepted' && report.route?.status !== 'fail'
       ? EXIT.accepted

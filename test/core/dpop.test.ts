@@ -8,6 +8,7 @@ import { calculateJwkThumbprint } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   accessTokenHash,
+  type BearerGuardError,
   computeJwkThumbprint,
   createMemoryReplayStore,
   createValidator,
@@ -23,7 +24,7 @@ import {
   tokenHash,
 } from '../helpers/dpop.js'
 import { rsaKey, toJwks } from '../helpers/keys.js'
-import { AUDIENCE, ISSUER } from '../helpers/tokens.js'
+import { AUDIENCE, ISSUER, mintToken } from '../helpers/tokens.js'
 
 const base: ValidatorOptions = { issuer: ISSUER, audience: AUDIENCE, keys: toJwks(rsaKey) }
 const dpop = { publicOrigin: PUBLIC_ORIGIN }
@@ -97,6 +98,23 @@ describe('dpop option', () => {
     ])
     const required = createValidator({ ...base, dpop: { ...dpop, required: true } })
     expect(required.challengeContext.schemes.map((scheme) => scheme.name)).toEqual(['DPoP'])
+  })
+})
+
+describe('DPoP required', () => {
+  it('refuses a token verified on its own (a Bearer token) as decide() refuses a Bearer header', async () => {
+    const required = createValidator({ ...base, dpop: { ...dpop, required: true } })
+    // An unbound, valid token: accepted with DPoP optional, never with DPoP required.
+    const now = Math.floor(Date.now() / 1000)
+    const plain = await mintToken({ claims: { iat: now, nbf: now, exp: now + 3600 } })
+    await expect(createValidator({ ...base, dpop }).verify(plain)).resolves.toBeDefined()
+    const refused = await required.verify(plain).catch((error: unknown) => error)
+    expect(refused).toMatchObject({ status: 401, code: undefined, reason: 'missing_token' })
+    expect((refused as BearerGuardError).headers['WWW-Authenticate']).toMatch(/^DPoP /)
+    const header = nodeRequest([['Authorization', `Bearer ${plain}`]])
+    expect((await required.decide(header)).error?.reason).toBe('missing_token')
+    await expect(required.authenticate(`Bearer ${plain}`)).rejects.toMatchObject({ status: 401 })
+    expect(required.lookup(`Bearer ${plain}`)).toBeUndefined()
   })
 })
 

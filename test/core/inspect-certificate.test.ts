@@ -190,6 +190,11 @@ describe('bearer-guard inspect --certificate', () => {
     // Without --certificate the options do not bind: the cnf check fails as the validator would.
     expect(run.code).toBe(EXIT.rejected)
     expect(run.stdout).toContain('Verdict: REJECTED (unproven_binding)')
+    expect(run.stdout).toContain(
+      'Hint: the token is bound to a client certificate (cnf x5t#S256): give --certificate <file>',
+    )
+    const unbound = await cli(['inspect', plain, ...config(), '--now', `${NOW}`])
+    expect(unbound.stdout).not.toContain('Hint:')
   })
 
   it('says what is wrong with the file, in flag names', async () => {
@@ -208,6 +213,10 @@ describe('bearer-guard inspect --certificate', () => {
     const unreadable = await cli(['inspect', bound, ...config(), '--certificate', garbage])
     expect(unreadable.code).toBe(EXIT.usage)
     expect(unreadable.stderr).toContain('--certificate must be a PEM or base64 DER certificate')
+    // Read with a bound: an endless file is refused after 64 KB, not read into memory.
+    const endless = await cli(['inspect', bound, ...config(), '--certificate', '/dev/zero'])
+    expect(endless.code).toBe(EXIT.usage)
+    expect(endless.stderr).toContain('--certificate: the file is over 64 KB')
     const alone = await cli(['inspect', bound, '--certificate', garbage])
     expect(alone.code).toBe(EXIT.usage)
     expect(alone.stderr).toContain('--certificate needs the options')

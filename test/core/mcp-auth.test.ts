@@ -96,4 +96,33 @@ describe('mcpSettingsOf', () => {
     })
     expect(mcpSettingsOf(validator).requiredScopes).toEqual([])
   })
+
+  it('refuses a validator that requires DPoP: the SDK hands over Bearer tokens only', () => {
+    const required = createValidator({
+      issuer: ISSUER,
+      audience: MCP,
+      keys: toJwks(rsaKey),
+      resourceMetadata: { resource: MCP },
+      dpop: { publicOrigin: 'https://mcp.example.com', required: true },
+    })
+    expect(() => mcpSettingsOf(required)).toThrow(/cannot require DPoP/)
+  })
+
+  it('refuses metadata without an authorization server, which MCP clients need', () => {
+    const unnamed = createValidator({
+      issuer: (iss: string) => iss === ISSUER,
+      audience: MCP,
+      keys: toJwks(rsaKey),
+      resourceMetadata: { resource: MCP },
+    })
+    expect(unnamed.options.resourceMetadata?.document.authorization_servers).toBeUndefined()
+    expect(() => mcpSettingsOf(unnamed)).toThrow(/resourceMetadata.authorizationServers/)
+    const named = createValidator({
+      issuer: (iss: string) => iss === ISSUER,
+      audience: MCP,
+      keys: toJwks(rsaKey),
+      resourceMetadata: { resource: MCP, authorizationServers: [ISSUER] },
+    })
+    expect(mcpSettingsOf(named).resource).toBe(MCP)
+  })
 })

@@ -57,6 +57,19 @@ describe('the resourceMetadata option', () => {
     [{ resource: 'http://api.example.com' }, '"resourceMetadata.resource" option must be an https'],
     [{ resource: '/orders' }, '"resourceMetadata.resource" option must be an absolute URL'],
     [{ resource: '' }, '"resourceMetadata.resource" option must be a URL string'],
+    // new URL() forgives these; the document would then carry what no client's resource matches.
+    [
+      { resource: ` ${RESOURCE}` },
+      '"resourceMetadata.resource" option must be a URL of printable ASCII without spaces',
+    ],
+    [
+      { resource: `${RESOURCE}\t` },
+      '"resourceMetadata.resource" option must be a URL of printable ASCII without spaces',
+    ],
+    [
+      { resource: `${RESOURCE}\n` },
+      '"resourceMetadata.resource" option must be a URL of printable ASCII without spaces',
+    ],
     [
       { resource: `${RESOURCE}#top` },
       '"resourceMetadata.resource" option must not have a fragment',

@@ -139,7 +139,7 @@ function token(claims: Record<string, unknown> = {}, key = rsaKey): Promise<stri
   })
 }
 
-function validator(options: { cooldownDuration?: number } = {}): Validator {
+function validator(options: { cooldownDuration?: number; jwksUri?: string } = {}): Validator {
   return createValidator({ issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.jwksUri, ...options })
 }
 
@@ -205,6 +205,16 @@ describe('BearerGuardInstrumentation: spans', () => {
     )
   })
 
+  it("leaves the JWKS URL's query (a key, say) out of the key fetch span", async () => {
+    const api = await startApi(validator({ jwksUri: `${jwks.jwksUri}?code=FUNCTION-KEY-SECRET` }))
+    takeSpans()
+    expect(await call(api, await token())).toBe(200)
+    const { fetches } = takeSpans()
+    expect(fetches).toHaveLength(1)
+    expect(fetches[0]?.attributes['url.full']).toBe(jwks.jwksUri)
+    expect(JSON.stringify(fetches[0]?.attributes)).not.toContain('FUNCTION-KEY-SECRET')
+  })
+
   it('records an expired token and a wrong audience as rejections, leaving the status unset', async () => {
     const checked = validator()
     await checked.warmUp()
@@ -220,17 +230,20 @@ describe('BearerGuardInstrumentation: spans', () => {
       expect.objectContaining({
         'bearer_guard.outcome': 'rejected',
         'bearer_guard.rejection.reason': 'expired',
-        'http.response.status_code': 401,
-        'error.type': 'expired',
+        'bearer_guard.status': 401,
       }),
       expect.objectContaining({
         'bearer_guard.outcome': 'rejected',
         'bearer_guard.rejection.reason': 'wrong_audience',
-        'http.response.status_code': 401,
+        'bearer_guard.status': 401,
       }),
     ])
     for (const span of validations) {
       expect(span.status.code).toBe(SpanStatusCode.UNSET)
+      // No error.type on a 4xx (it goes with an ERROR status), and no HTTP response attribute on
+      // an INTERNAL span.
+      expect(span.attributes['error.type']).toBeUndefined()
+      expect(span.attributes['http.response.status_code']).toBeUndefined()
       expect(span.attributes['bearer_guard.client_id']).toBeUndefined()
     }
   })
@@ -247,7 +260,8 @@ describe('BearerGuardInstrumentation: spans', () => {
     })
     expect(validations[0]?.attributes).toMatchObject({
       'bearer_guard.outcome': 'rejected',
-      'http.response.status_code': 503,
+      'bearer_guard.status': 503,
+      'error.type': 'keys_unavailable',
     })
     expect(fetches[0]?.status.code).toBe(SpanStatusCode.ERROR)
     expect(fetches[0]?.status.message).toContain('answered HTTP 500')
@@ -361,7 +375,7 @@ describe('BearerGuardInstrumentation: metrics and privacy', () => {
     expect(
       sum('bearer_guard.validations', {
         'bearer_guard.rejection.reason': 'keys_unavailable',
-        'http.response.status_code': 503,
+        'bearer_guard.status': 503,
       }),
     ).toBeGreaterThanOrEqual(1)
     expect(sum('bearer_guard.token_cache.hits')).toBeGreaterThanOrEqual(1)
