@@ -117,13 +117,16 @@ export function decodeUtf8(chunks: readonly Uint8Array[], size: number): string 
 
 const BASE64URL_VALUES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
-/**
- * Room for a token's bytes (decoded segments, the signing input): a buffer of its own, from
- * Node's 8 KB pool for a token of usual size. (A shared 16 KB scratch buffer saved under 3 % of
- * a distinct token's decision in two idle runs of bench/tricks.ts, so it went, issue #10.)
- */
+// One buffer for every token's bytes (decoded segments, the signing input): the work between
+// writing it and reading it back is synchronous, so no other token can come in between, and a
+// token costs no allocation of its own. A longer token (maxTokenLength allows it) gets a
+// buffer of its own.
+const SCRATCH_BYTES = 16 * 1024
+const scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
+
+/** Room for a token's bytes: the shared buffer, or one of its own for a longer token. */
 export function bufferFor(token: string): Uint8Array {
-  return Buffer.allocUnsafe(token.length)
+  return token.length <= SCRATCH_BYTES ? scratch : Buffer.allocUnsafe(token.length)
 }
 
 /**
@@ -175,7 +178,7 @@ export function isPlainAscii(token: string): boolean {
 
 /**
  * Checks the signature of a token that parseToken accepted with `verifier`: the signing input and
- * the decoded signature are written to one buffer and checked at once (synchronously).
+ * the decoded signature are written to the shared buffer and checked at once (synchronously).
  */
 export function checkSignature(
   token: string,

@@ -185,9 +185,14 @@ for (const [value, digit] of [
   DIGITS[digit.charCodeAt(0)] = value
 }
 
-/** Room for a token's decoded header and payload: an array of its own. */
+// One buffer for the decoded header and payload of every token: parsing is synchronous, so no
+// other token comes in between. A longer token gets a buffer of its own.
+const SCRATCH_BYTES = 16 * 1024
+const scratch = new Uint8Array(SCRATCH_BYTES)
+
+/** Room for a token's bytes: the shared buffer, or one of its own for a longer token. */
 export function bufferFor(token: string): Uint8Array {
-  return new Uint8Array(token.length)
+  return token.length <= SCRATCH_BYTES ? scratch : new Uint8Array(token.length)
 }
 
 /**
@@ -234,7 +239,8 @@ export function isPlainAscii(token: string): boolean {
 
 /**
  * Checks the signature of a token that parseToken accepted with `verifier`. The signing input
- * and the signature get buffers of their own (WebCrypto answers later).
+ * and the signature get buffers of their own: the check answers later, and the shared buffer
+ * belongs to the next token by then.
  */
 export function checkSignature(
   token: string,

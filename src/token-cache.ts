@@ -8,6 +8,11 @@
  *   compared whole.
  * - Bounded: least recently used entries go first once `maxEntries` is reached (a hit renews
  *   an entry once it has aged by half the cache, which keeps hot tokens in at a lower cost).
+ * - While a full cache sees nothing but one-off tokens (2 × maxEntries + 1,000 of them stored
+ *   since the last hit), a new token is let in only when it is verified a second time: such a stream then
+ *   neither flushes the tokens that do come back nor pays for storing entries nobody reads
+ *   (keeping an entry alive makes the garbage collector copy it and its claims). The first hit
+ *   ends this until the cache turns over unread again.
  * - An entry serves only until the token's `exp` (and within `nbf` and `maxTokenAge`); the time
  *   claims are checked again on every hit.
  * - An entry whose signing key a JWKS refresh retired, or whose keys are past `maxStaleAge`
@@ -38,6 +43,21 @@ const KEY_CHARACTERS = 8
 
 /** Default number of tokens kept. Each entry holds the token and its AuthInfo (a few KB). */
 export const DEFAULT_TOKEN_CACHE_ENTRIES = 1_000
+
+/**
+ * The doorkeeper remembers about 4 × maxEntries recent one-off tokens (4 bytes each): a token that
+ * comes back after many more others would be evicted again before its next use anyway.
+ */
+const SEEN_SLOTS_PER_ENTRY = 4
+const MIN_SEEN_SLOTS = 1 << 10
+const MAX_SEEN_SLOTS = 1 << 22
+
+/** How many fingerprints the doorkeeper of a cache of `maxEntries` keeps: a power of two. */
+export function doorkeeperSlots(maxEntries: number): number {
+  let slots = MIN_SEEN_SLOTS
+  while (slots < maxEntries * SEEN_SLOTS_PER_ENTRY && slots < MAX_SEEN_SLOTS) slots <<= 1
+  return slots
+}
 
 /**
  * The lookup key of a token: an FNV-1a hash of its last characters, made a small integer (V8
@@ -82,6 +102,21 @@ export function createTokenCache(maxEntries: number): TokenCache {
   // window, without a delete and an insert on every hit of a hot token.
   let clock = 0
   const refreshAge = Math.max(1, maxEntries >> 1)
+  // Fingerprints of tokens verified while the cache was full and not let in, one per slot: a
+  // later token that lands on a slot overwrites it, so "seen before" fades as others come.
+  const slots = doorkeeperSlots(maxEntries)
+  let seen: Int32Array | undefined
+  // Entries stored since the last hit: past `unread`, the cache is being flushed by one-off tokens.
+  let storedSinceHit = 0
+  const unread = 2 * maxEntries + 1_000
+  /** Whether a token was verified before (and remembers it for next time if not). */
+  function seenBefore(id: number): boolean {
+    seen ??= new Int32Array(slots)
+    const index = (Math.imul(id, 0x9e3779b1) >>> 0) & (slots - 1)
+    if (seen[index] === id) return true
+    seen[index] = id
+    return false
+  }
   return {
     get(token, now) {
       const id = tokenKeyOf(token)
@@ -92,6 +127,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
         return undefined
       }
       if (now < entry.notBefore) return undefined
+      storedSinceHit = 0
       if (clock - entry.stamp >= refreshAge) {
         entries.delete(id)
         entry.stamp = ++clock
@@ -102,9 +138,11 @@ export function createTokenCache(maxEntries: number): TokenCache {
     set(token, decision, key, notBefore, expires) {
       const id = tokenKeyOf(token)
       if (!entries.delete(id) && entries.size >= maxEntries) {
+        if (storedSinceHit >= unread && !seenBefore(id)) return
         const oldest = entries.keys().next()
         if (oldest.done !== true) entries.delete(oldest.value)
       }
+      storedSinceHit++
       entries.set(id, new CacheEntry(token, decision, key, notBefore, expires, ++clock))
     },
     get size() {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Accepted } from '../../src/decision.js'
 import type { KeyEntry } from '../../src/jwks.js'
-import { createTokenCache } from '../../src/token-cache.js'
+import { createTokenCache, doorkeeperSlots } from '../../src/token-cache.js'
 import type { AuthInfo } from '../../src/types.js'
 
 function keyEntry(overrides: Partial<KeyEntry> = {}): KeyEntry {
@@ -159,15 +159,63 @@ describe('createTokenCache', () => {
     expect(cache.get(token(2), 1)?.auth?.subject).toBe('b')
   })
 
-  it('stays plain LRU under a stream of one-off tokens: the newest are kept, within maxEntries', () => {
-    const cache = createTokenCache(3)
-    for (let n = 1; n <= 5_000; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
-    expect(cache.size).toBe(3)
-    expect(cache.get(token(5_000), 1)?.auth?.subject).toBe('t5000')
-    expect(cache.get(token(4_998), 1)?.auth?.subject).toBe('t4998')
-    expect(cache.get(token(4_997), 1)).toBeUndefined()
-    // A new token after the stream is stored the first time it is verified.
-    cache.set(token(5_001), auth('new'), keyEntry(), 0, 100)
-    expect(cache.get(token(5_001), 1)?.auth?.subject).toBe('new')
+  it.each([
+    [1, 1_024],
+    [256, 1_024],
+    [257, 2_048],
+    [1_000, 4_096],
+    [1_024, 4_096],
+    [1_025, 8_192],
+    [1_048_576, 4_194_304],
+    [10_000_000, 4_194_304],
+  ])('remembers one-off tokens of a cache of %i entries in %i slots', (entries, slots) => {
+    expect(doorkeeperSlots(entries)).toBe(slots)
+  })
+
+  describe('while a full cache is flushed by one-off tokens', () => {
+    /** Stores 2 × size + 1,000 tokens in a cache of `size`, none ever read. */
+    function flushed(size: number) {
+      const cache = createTokenCache(size)
+      const stored = 2 * size + 1_000
+      for (let n = 1; n <= stored; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
+      return { cache, next: stored + 1 }
+    }
+
+    it('stores up to 2 × maxEntries + 1,000 unread tokens as plain LRU', () => {
+      const cache = createTokenCache(3)
+      for (let n = 1; n <= 1_006; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
+      expect(cache.get(token(1_006), 1)?.auth?.subject).toBe('t1006')
+      expect(cache.get(token(1_004), 1)?.auth?.subject).toBe('t1004')
+      expect(cache.get(token(1_003), 1)).toBeUndefined()
+    })
+
+    it('lets a new token in only when it is stored a second time', () => {
+      const { cache, next } = flushed(3)
+      const last = next - 1
+      cache.set(token(next), auth('new'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)).toBeUndefined()
+      expect(cache.size).toBe(3)
+      // The entries it would have evicted are still served.
+      expect(cache.get(token(last - 2), 1)?.auth?.subject).toBe(`t${last - 2}`)
+      cache.set(token(next), auth('new'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)?.auth?.subject).toBe('new')
+      expect(cache.size).toBe(3)
+    })
+
+    it('lets every new token in again after a hit', () => {
+      const { cache, next } = flushed(3)
+      expect(cache.get(token(next - 1), 1)).toBeDefined()
+      cache.set(token(next), auth('new'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)?.auth?.subject).toBe('new')
+    })
+
+    it('stays within maxEntries and lets in a token stored again after others', () => {
+      const { cache, next } = flushed(100)
+      cache.set(token(next), auth('back'), keyEntry(), 0, 100)
+      for (let n = next + 1; n < next + 100; n++) cache.set(token(n), auth('x'), keyEntry(), 0, 100)
+      expect(cache.size).toBe(100)
+      cache.set(token(next), auth('back'), keyEntry(), 0, 100)
+      expect(cache.get(token(next), 1)?.auth?.subject).toBe('back')
+    })
   })
 })
