@@ -60,6 +60,7 @@ Any issuer:
   --audience <aud>          an accepted audience (repeat for several)
   --jwks <url>              the issuer's JWKS URL
   --discovery <url>         or its OpenID Connect discovery document
+                            (neither: one https --issuer's own discovery document)
 
 Entra ID (Azure AD):
   --azure-tenant <tenant>   tenant id, verified domain, organizations or common
@@ -210,22 +211,31 @@ function toOptions(values: Values): ValidatorOptions | undefined {
   for (const name of ['client-id', 'allowed-tenants', 'cloud', 'instance'] as const) {
     if (values[name] !== undefined) throw new UsageError(`--${name} needs --azure-tenant`)
   }
-  const given = [values.issuer, audience, values.jwks ?? values.discovery]
+  const keySource = values.jwks ?? values.discovery
+  const given = [values.issuer, audience, keySource]
   if (given.every((value) => value === undefined)) return undefined
-  if (given.some((value) => value === undefined)) {
+  // One issuer and no key source: the validator reads the issuer's discovery document.
+  const discovers = keySource === undefined && values.issuer?.length === 1
+  if (
+    values.issuer === undefined ||
+    audience === undefined ||
+    (keySource === undefined && !discovers)
+  ) {
     throw new UsageError(
-      'give --issuer, --audience and --jwks or --discovery together (or none, to decode only)',
+      'give --issuer and --audience, with --jwks or --discovery (or one https --issuer alone, whose discovery document names its keys), or none of them to decode only',
     )
   }
   if (values.jwks !== undefined && values.discovery !== undefined) {
     throw new UsageError('give --jwks or --discovery, not both')
   }
   return {
-    issuer: values.issuer as string[],
-    audience: audience as string[],
-    ...(values.jwks === undefined
-      ? { discoveryUrl: values.discovery as string }
-      : { jwksUri: values.jwks }),
+    issuer: discovers ? (values.issuer[0] as string) : values.issuer,
+    audience,
+    ...(values.jwks !== undefined
+      ? { jwksUri: values.jwks }
+      : values.discovery !== undefined
+        ? { discoveryUrl: values.discovery }
+        : {}),
     ...rules,
   }
 }

@@ -296,7 +296,10 @@ describe('bearer-guard inspect', () => {
       [['inspect'], 'no token: give it, or - for stdin'],
       [['inspect', 'a', 'b'], 'give one token only'],
       [['inspect', 'x', '--frobnicate'], "Unknown option '--frobnicate'"],
-      [['inspect', 'x', '--issuer', ISSUER], 'give --issuer, --audience and --jwks or --discovery'],
+      [
+        ['inspect', 'x', '--issuer', ISSUER],
+        'give --issuer and --audience, with --jwks or --discovery',
+      ],
       [
         [
           'inspect',
