@@ -200,9 +200,14 @@ function createTenantResolver(
   timeout: number,
   maxSize: number,
   fetcher: typeof fetch | undefined,
+  cooldown: number,
 ): { resolved(): string | undefined; resolve(): Promise<string> } {
   let tenantId: string | undefined
   let pending: Promise<string> | undefined
+  // After a failed lookup, requests get their 503 at once until `cooldown` ms have passed:
+  // tokens from tenants nobody configured (a multi-issuer validator asks this profile about
+  // every Entra ID issuer) must not each cost a fetch.
+  let failure: { at: number; cause: unknown } | undefined
   async function load(): Promise<string> {
     const document = await fetchJson(discoveryUrl, timeout, maxSize, fetcher)
     const issuer = (document as { issuer?: unknown } | null)?.issuer
@@ -211,11 +216,25 @@ function createTenantResolver(
     tenantId = id.toLowerCase()
     return tenantId
   }
+  const unavailable = (cause: unknown) =>
+    new KeysUnavailableError(Math.ceil(timeout / 1000), { reason: 'keys_unavailable', cause })
   const resolve = () => {
     if (tenantId !== undefined) return Promise.resolve(tenantId)
-    pending ??= load().finally(() => {
-      pending = undefined
-    })
+    if (failure !== undefined && Date.now() - failure.at < cooldown) {
+      return Promise.reject(unavailable(failure.cause))
+    }
+    pending ??= load().then(
+      (id) => {
+        pending = undefined
+        failure = undefined
+        return id
+      },
+      (cause) => {
+        pending = undefined
+        failure = { at: Date.now(), cause }
+        throw cause
+      },
+    )
     return pending.catch((cause) => {
       throw new KeysUnavailableError(Math.ceil(timeout / 1000), {
         reason: 'keys_unavailable',
@@ -317,6 +336,8 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
           rest.timeoutDuration ?? 5_000,
           rest.maxResponseSize ?? 524_288,
           rest.fetch,
+          // A failed lookup is tried again after as long as one may take (timeoutDuration).
+          rest.timeoutDuration ?? 5_000,
         )
 
   const v1IssuerOf = (tid: string) => `${v1Issuer}/${tid}/`
@@ -366,24 +387,29 @@ export function azureAd(options: AzureAdOptions): ValidatorOptions {
 
   // Which issuers are this profile's, from iss alone: for createMultiIssuerValidator, which
   // picks a configuration before any claim check. The claim checks above still decide.
-  const exampleTenant = multiTenant ? '00000000-0000-0000-0000-000000000000' : fixedTenant
+  const STAND_IN_TENANT = '00000000-0000-0000-0000-000000000000'
+  const exampleTenant = multiTenant
+    ? tenantAllowList === undefined
+      ? STAND_IN_TENANT
+      : [...tenantAllowList][0]
+    : fixedTenant
+  const issuersOf = (tid: string) =>
+    [...versions].map((version) => (version === '2.0' ? v2IssuerOf(tid) : v1IssuerOf(tid)))
   withIssuerOwnership(issuer, {
     matches(iss) {
       const found = tenantOfIssuer(iss)
       if (found === undefined) return false
-      if (multiTenant) return true
+      // Multi-tenant: the tenants allowed, every one without a list.
+      if (multiTenant) return tenantAllowList === undefined || tenantAllowList.has(found.tid)
       const tid = resolveDomain === undefined ? fixedTenant : resolveDomain.resolved()
       return tid === undefined ? undefined : found.tid === tid
     },
     ...(resolveDomain === undefined
       ? {}
       : { prepare: () => resolveDomain.resolve().then(() => undefined) }),
-    examples:
-      exampleTenant === undefined
-        ? []
-        : [...versions].map((version) =>
-            version === '2.0' ? v2IssuerOf(exampleTenant) : v1IssuerOf(exampleTenant),
-          ),
+    examples: exampleTenant === undefined ? [] : issuersOf(exampleTenant),
+    // A domain tenant's issuers are known once its id is: a profile owning any tenant shadows it.
+    ...(resolveDomain === undefined ? {} : { possible: issuersOf(STAND_IN_TENANT) }),
   })
 
   function validateClaims(claims: TokenClaims, header: TokenHeader): ClaimsProblem | undefined {

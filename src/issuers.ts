@@ -48,6 +48,12 @@ export interface IssuerOwnership {
   readonly prepare?: () => Promise<void>
   /** Issuers this configuration owns, for the overlap check at creation. */
   readonly examples: readonly string[]
+  /**
+   * Issuers of the shape this configuration may own once prepared (an Entra ID domain tenant's
+   * issuers, with a stand-in tenant id): a configuration that owns these already owns every such
+   * issuer, and would shadow this one, so the overlap check refuses the pair.
+   */
+  readonly possible?: readonly string[]
 }
 
 // A registered symbol, as the validator's own: a profile made by one build of bearer-guard is
@@ -128,6 +134,7 @@ interface Matcher {
 // Distinct issuers whose pick is remembered (an attacker can send any iss: bounded, emptied
 // when full), and tokens remembered with the configuration that accepted them.
 const MAX_REMEMBERED_ISSUERS = 1_000
+const MAX_REMEMBERED_ISSUER_LENGTH = 512
 const DEFAULT_REMEMBERED_TOKENS = 1_000
 const MULTI_OPTION_NAMES = new Set(['issuers', 'realm', 'onEvent'])
 
@@ -167,6 +174,15 @@ function compileRoutes(routes: readonly Route[]) {
     for (const { iss, route } of owned) {
       if (route !== matcher.route && matcher.ownership.matches(iss) === true) {
         fail(`issuer "${iss}" is configured twice, by "${route.name}" and "${matcher.route.name}"`)
+      }
+    }    for (const other of matchers) {
+      if (other === matcher) continue
+      for (const iss of other.ownership.possible ?? []) {
+        if (matcher.ownership.matches(iss) === true) {
+          fail(
+            `"${matcher.route.name}" owns every issuer like "${iss}", so it would also take the tokens of "${other.route.name}" (a tenant named by its domain): narrow "${matcher.route.name}" (allowedTenants) or drop one`,
+          )
+        }
       }
     }
   }
@@ -288,6 +304,9 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
 
   /** The route an ownership matcher gives `iss`, remembered per distinct issuer. */
   function matchIssuer(iss: string, from = 0): Route | null | Promise<Route | null> {
+    // Nothing to remember without matchers: an unknown iss (read before any signature check)
+    // costs no memory.
+    if (matchers.length === 0) return null
     for (let i = from; i < matchers.length; i++) {
       const { route, ownership } = matchers[i] as Matcher
       const verdict = ownership.matches(iss)
@@ -304,6 +323,8 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
   }
 
   function pick(iss: string, route: Route | null): Route | null {
+    // Bounded in number and in size: an issuer is a short URL (Entra ID's, about 60 characters).
+    if (iss.length > MAX_REMEMBERED_ISSUER_LENGTH) return route
     if (picked.size >= MAX_REMEMBERED_ISSUERS) picked.clear()
     picked.set(iss, route)
     return route

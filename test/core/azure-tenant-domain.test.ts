@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   type AzureAdOptions,
   azureAd,
@@ -92,18 +92,34 @@ describe('azureAd with a domain tenant', () => {
     ['an issuer without a tenant id', JSON.stringify({ issuer: 'https://login.example/v2.0' })],
     ['an issuer that is not a string', JSON.stringify({ issuer: 42 })],
     ['null', 'null'],
-  ])('answers 503 for a document with %s, then retries on the next request', async (_, doc) => {
-    body = doc
-    const issuer = issuerRule({ timeoutDuration: 2_500 })
-    const error = await failureOf(issuer(v2(TENANT), claims(TENANT)))
-    expect(error.status).toBe(503)
-    expect(error.reason).toBe('keys_unavailable')
-    expect(error.headers['Retry-After']).toBe('3')
-    expect((error.cause as Error).message).toBe('the tenant discovery document names no tenant id')
-    body = JSON.stringify({ issuer: `https://sts.windows.net/${TENANT}/` })
-    expect(await issuer(v2(TENANT), claims(TENANT))).toBe(true)
-    expect(hits).toBe(2)
-  })
+  ])(
+    'answers 503 for a document with %s, again without a fetch for timeoutDuration, then retries',
+    async (_, doc) => {
+      body = doc
+      const start = Date.now()
+      vi.useFakeTimers({ toFake: ['Date'], now: start })
+      try {
+        const issuer = issuerRule({ timeoutDuration: 2_500 })
+        const error = await failureOf(issuer(v2(TENANT), claims(TENANT)))
+        expect(error.status).toBe(503)
+        expect(error.reason).toBe('keys_unavailable')
+        expect(error.headers['Retry-After']).toBe('3')
+        expect((error.cause as Error).message).toBe(
+          'the tenant discovery document names no tenant id',
+        )
+        body = JSON.stringify({ issuer: `https://sts.windows.net/${TENANT}/` })
+        // Within the cooldown: the same 503, no fetch (a stream of foreign tenants' tokens costs none).
+        vi.setSystemTime(start + 2_499)
+        expect((await failureOf(issuer(v2(TENANT), claims(TENANT)))).status).toBe(503)
+        expect(hits).toBe(1)
+        vi.setSystemTime(start + 2_500)
+        expect(await issuer(v2(TENANT), claims(TENANT))).toBe(true)
+        expect(hits).toBe(2)
+      } finally {
+        vi.useRealTimers()
+      }
+    },
+  )
 
   it.each([
     [undefined, 524_288],

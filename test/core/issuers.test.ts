@@ -549,6 +549,58 @@ describe('createMultiIssuerValidator', () => {
       expect(typeError(() => createMultiIssuerValidator({ issuers: issuers() }))).toContain(message)
     })
 
+    it('refuses a multi-tenant Entra ID configuration beside a domain-named tenant it would shadow', () => {
+      expect(
+        typeError(() =>
+          createMultiIssuerValidator({
+            issuers: {
+              all: entra({ tenant: 'organizations', allowedTenants: '*' }),
+              contoso: entra({ tenant: 'contoso.onmicrosoft.com', allowedClients: ['x'] }),
+            },
+          }),
+        ),
+      ).toContain('"all" owns every issuer like')
+    })
+
+    it('accepts a multi-tenant configuration beside a single tenant it does not allow', () => {
+      const other = emulator.tenants[1]?.id ?? crypto.randomUUID()
+      const allowed = '11111111-1111-4111-8111-111111111111'
+      expect(() =>
+        createMultiIssuerValidator({
+          issuers: {
+            one: entra({ tenant: other, jwksUri: emulator.jwksUri() }),
+            some: entra({ tenant: 'organizations', allowedTenants: [allowed] }),
+          },
+        }),
+      ).not.toThrow()
+      // But not beside the tenant it allows.
+      expect(
+        typeError(() =>
+          createMultiIssuerValidator({
+            issuers: {
+              one: entra(),
+              some: entra({ tenant: 'organizations', allowedTenants: [emulator.tenantId] }),
+            },
+          }),
+        ),
+      ).toContain('is configured twice')
+    })
+
+    it('refuses unknown and overlong issuers with wrong_issuer, with and without Entra ID matchers', async () => {
+      const plainOnly = createMultiIssuerValidator({ issuers: { a: plainA(), b: plainB() } })
+      const long = `https://x.example/${'a'.repeat(600)}`
+      for (const iss of ['https://unknown.example/', long]) {
+        const decision = await settled(plainOnly.decide(request(`Bearer ${await tokenA({ iss })}`)))
+        expect(decision.error?.reason).toBe('wrong_issuer')
+      }
+      // With an Entra ID matcher too (that router remembers issuers, up to 512 characters each).
+      const withEntra = threeIssuers()
+      const decision = await settled(
+        withEntra.decide(request(`Bearer ${await tokenA({ iss: long })}`)),
+      )
+      expect(decision.error?.reason).toBe('wrong_issuer')
+    })
+
     it('accepts two Entra ID tenants of one cloud side by side', () => {
       const other = emulator.tenants[1]?.id ?? crypto.randomUUID()
       expect(() =>
