@@ -193,7 +193,7 @@ function resolveVersions(value: unknown): Set<AzureTokenVersion> {
 
 /**
  * Resolves a verified domain to its tenant id, once, through the tenant's discovery document
- * (single flight; a failure is retried by the next request and answers 503 meanwhile).
+ * (single flight; after a failure, requests answer 503 without a fetch for `cooldown` ms, then retry).
  */
 function createTenantResolver(
   discoveryUrl: URL,

@@ -175,7 +175,8 @@ function compileRoutes(routes: readonly Route[]) {
       if (route !== matcher.route && matcher.ownership.matches(iss) === true) {
         fail(`issuer "${iss}" is configured twice, by "${route.name}" and "${matcher.route.name}"`)
       }
-    }    for (const other of matchers) {
+    }
+    for (const other of matchers) {
       if (other === matcher) continue
       for (const iss of other.ownership.possible ?? []) {
         if (matcher.ownership.matches(iss) === true) {
