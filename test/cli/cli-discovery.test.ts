@@ -7,7 +7,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXIT, runCli } from '../../src/cli/run.js'
+import { EXIT } from '../../src/cli/run.js'
+import { cli } from '../helpers/cli.js'
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
 import { AUDIENCE, mintToken, NOW } from '../helpers/tokens.js'
 
@@ -34,21 +35,6 @@ afterAll(async () => {
   await jwks.close()
   await new Promise((done) => server.close(done))
 })
-
-async function cli(args: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-    stdin: async () => '',
-  })
-  return { code, stdout, stderr }
-}
 
 describe('bearer-guard inspect with --issuer alone', () => {
   it("checks the token against the keys the issuer's discovery document names", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXIT, runCli } from '../../src/cli/run.js'
+import { EXIT } from '../../src/cli/run.js'
+import { cli } from '../helpers/cli.js'
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
 import { AUDIENCE, ISSUER, mintToken, NOW } from '../helpers/tokens.js'
 
@@ -12,21 +13,6 @@ beforeAll(async () => {
 })
 
 afterAll(() => jwks.close())
-
-async function cli(args: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-    stdin: async () => '',
-  })
-  return { code, stdout, stderr }
-}
 
 describe('bearer-guard inspect: authentication and what a route asks', () => {
   it('prints xms_cc, acrs, acr and auth_time, and the claims challenge of --auth-context (exit 1)', async () => {

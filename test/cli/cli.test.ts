@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXIT, runCli, USAGE } from '../../src/cli/run.js'
+import { EXIT, USAGE } from '../../src/cli/run.js'
+import { type CliRun, cli } from '../helpers/cli.js'
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
 import { rsaKey } from '../helpers/keys.js'
 import { AUDIENCE, ISSUER, mintToken, NOW } from '../helpers/tokens.js'
@@ -28,27 +29,6 @@ beforeAll(async () => {
 })
 
 afterAll(() => jwks.close())
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cli(args: string[], stdin = ''): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-    stdin: async () => stdin,
-  })
-  return { code, stdout, stderr }
-}
 
 /** The check lines of the text output, as `STATUS name`. */
 function checkLines(stdout: string): string[] {
@@ -348,7 +328,7 @@ describe('bearer-guard inspect', () => {
 })
 
 describe('the executable (node --import tsx src/cli/main.ts)', () => {
-  function spawnCli(args: string[], stdin?: string): Promise<Run> {
+  function spawnCli(args: string[], stdin?: string): Promise<CliRun> {
     const env = { ...process.env }
     delete env.NODE_OPTIONS
     return new Promise((resolve) => {

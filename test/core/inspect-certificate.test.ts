@@ -9,10 +9,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXIT, formatInspection, runCli } from '../../src/cli/run.js'
+import { EXIT, formatInspection } from '../../src/cli/run.js'
 import { certificateThumbprint, type ValidatorOptions } from '../../src/index.js'
 import { inspectToken, type TokenInspection } from '../../src/inspect.js'
 import { type Certificate, createCertificate } from '../../src/testing/certificate.js'
+import { cli } from '../helpers/cli.js'
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
 import { AUDIENCE, ISSUER, mintToken, NOW } from '../helpers/tokens.js'
 
@@ -136,21 +137,6 @@ describe('inspectToken with a certificate', () => {
     }
   })
 })
-
-async function cli(args: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-    stdin: async () => '',
-  })
-  return { code, stdout, stderr }
-}
 
 describe('bearer-guard inspect --certificate', () => {
   const config = () => ['--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', jwks.jwksUri]
