@@ -19,8 +19,9 @@
 import {
   type AcceptedSchemes,
   type AuthorizationInput,
+  checkTokenCharacters,
   missingCredentials,
-  parseCredentials,
+  parseCredentialsUnchecked,
   peekCredentials,
 } from './authorization.js'
 import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js'
@@ -440,13 +441,20 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
     let parsed: ParsedToken
     let route: Route | Promise<Route>
     try {
-      token = parseCredentials(authorization, schemes, realm)?.token
-      if (token === undefined) {
+      const credentials = parseCredentialsUnchecked(authorization, schemes, realm)
+      if (credentials === undefined) {
         return authOptions?.credentialsRequired === false
           ? ANONYMOUS
           : rejected(missingCredentials(realm), false)
       }
-      parsed = parseToken(token, parsing)
+      token = credentials.token
+      try {
+        parsed = parseToken(token, parsing)
+      } catch (error) {
+        // As a validator does: characters outside b64token are the header's fault (400).
+        checkTokenCharacters(token, credentials.scheme, realm)
+        throw error
+      }
       route = routeOf(parsed.claims)
     } catch (error) {
       // Never a synchronous throw: an error that is not a rejection (a throwing issuer
