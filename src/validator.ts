@@ -1,9 +1,9 @@
 import {
   type AuthorizationInput,
   type Credentials,
+  checkTokenCharacters,
   missingCredentials,
-  parseAuthorization,
-  parseCredentials,
+  parseCredentialsUnchecked,
   peekBearerToken,
   peekCredentials,
 } from './authorization.js'
@@ -30,7 +30,7 @@ import {
   withoutSecrets,
 } from './pipeline.js'
 import { type RequestLike, readHeader } from './request.js'
-import { checkConfirmation, checkSignature } from './token.js'
+import { checkConfirmation, checkSignature, type ParsedToken } from './token.js'
 import { createTokenCache } from './token-cache.js'
 import type { AuthInfo, TokenClaims } from './types.js'
 
@@ -218,20 +218,16 @@ export function createValidator(options: ValidatorOptions): Validator {
     return state.headers === undefined ? accepted : withHeaders(accepted, state.headers)
   }
 
-  /** A cached bound token passed its binding steps again: the cached decision, with this request's headers. */
-  function acceptAgain(cached: Accepted): (state: TokenState) => Accepted {
-    return (state) => (state.headers === undefined ? cached : withHeaders(cached, state.headers))
-  }
-
   /**
    * Runs the steps from `from` on, stopping at the first failure (thrown, or the promise
    * rejected); synchronous until a step has to wait. A pending issuer answer is awaited before
-   * the caller rules, as the rules may rely on an accepted issuer.
+   * the caller rules, as the rules may rely on an accepted issuer. `cached`: the decision of a
+   * token from the cache whose binding steps are run again, accepted as it was.
    */
   function runSteps(
     state: TokenState,
     from: number,
-    finish: (state: TokenState) => Accepted = accept,
+    cached?: Accepted,
   ): Accepted | Promise<Accepted> {
     for (let i = from; i < steps.length; i++) {
       const step = steps[i] as Step
@@ -239,7 +235,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         const pending = state.pending
         state.pending = undefined
         return pending.then(
-          () => runSteps(state, i, finish),
+          () => runSteps(state, i, cached),
           (error) => unverifiedRejection('claims', error, state),
         )
       }
@@ -252,7 +248,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
       if (waiting !== undefined) {
         return waiting.then(
-          () => runSteps(state, i + 1, finish),
+          () => runSteps(state, i + 1, cached),
           (error) =>
             step.group === 'key'
               ? Promise.reject(error)
@@ -260,7 +256,8 @@ export function createValidator(options: ValidatorOptions): Validator {
         )
       }
     }
-    return finish(state)
+    if (cached === undefined) return accept(state)
+    return state.headers === undefined ? cached : withHeaders(cached, state.headers)
   }
 
   /**
@@ -308,10 +305,20 @@ export function createValidator(options: ValidatorOptions): Validator {
     now: number,
     scheme: Credentials['scheme'],
     request: RequestContext | undefined,
+    fromHeader: boolean,
   ): Accepted | Promise<Accepted> {
+    let parsed: ParsedToken
+    try {
+      parsed = parsedToken(token, resolved)
+    } catch (error) {
+      // A header's token whose characters were not checked (authorization.ts): outside
+      // b64token is the header's fault (400), before anything the parse says of it.
+      if (fromHeader) checkTokenCharacters(token, scheme)
+      throw error
+    }
     const state: TokenState = {
       token,
-      parsed: parsedToken(token, resolved),
+      parsed,
       now,
       options: resolved,
       context,
@@ -355,7 +362,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       proof: undefined,
       headers: undefined,
     }
-    return runSteps(state, bindingStart, acceptAgain(cached))
+    return runSteps(state, bindingStart, cached)
   }
 
   /**
@@ -393,13 +400,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     request?: RequestContext,
     cached?: Accepted,
     trace?: ValidationMessage,
+    fromHeader = false,
   ): Decision | Promise<Decision> {
     if (trace !== undefined) trace.cache = cached === undefined ? 'miss' : 'hit'
     let result: Accepted | Promise<Accepted>
     try {
       result =
         cached === undefined
-          ? verifyToken(token, now, scheme, request)
+          ? verifyToken(token, now, scheme, request, fromHeader)
           : verifyBinding(cached, token, now, scheme, request)
     } catch (error) {
       // Never a synchronous throw: an error that is not a rejection rejects the promise.
@@ -433,11 +441,13 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!binding) {
       let token: string | undefined
       try {
-        token = parseAuthorization(authorization)
+        token = parseCredentialsUnchecked(authorization, false)?.token
       } catch (error) {
         return rejected(error)
       }
-      if (token !== undefined) return decideToken(token, now, 'Bearer', request, undefined, trace)
+      if (token !== undefined) {
+        return decideToken(token, now, 'Bearer', request, undefined, trace, true)
+      }
       // No credentials is not a rejected token: no event (RFC 6750 §3.1, no error code either).
       return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
     }
@@ -451,17 +461,21 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     let credentials: Credentials | undefined
     try {
-      credentials = parseCredentials(authorization, schemes)
+      credentials = parseCredentialsUnchecked(authorization, schemes)
+      if (credentials?.scheme === 'Bearer' && !acceptBearer) {
+        checkTokenCharacters(credentials.token, 'Bearer')
+        credentials = undefined
+      }
     } catch (error) {
       return rejected(error)
     }
     // With DPoP required, Bearer credentials are no credentials at all, as another scheme.
-    if (credentials === undefined || (credentials.scheme === 'Bearer' && !acceptBearer)) {
+    if (credentials === undefined) {
       return credentialsRequired ? rejected(missingCredentials(), false) : ANONYMOUS
     }
     const { scheme, token } = credentials
     const cached = boundCache?.get(token, now)
-    return decideToken(token, now, scheme, request, cached, trace)
+    return decideToken(token, now, scheme, request, cached, trace, true)
   }
 
   // The three entry points' decisions, as named functions: without a subscriber to the validation
