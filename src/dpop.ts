@@ -15,7 +15,7 @@ import { InvalidDpopProofError, type RejectionReason, UseDpopNonceError } from '
 import { normalizeHtu } from './htu.js'
 import type { ResolvedDpopOptions, ResolvedOptions } from './options.js'
 import { checkSignature, parseToken } from './token.js'
-import type { TokenClaims } from './types.js'
+import type { TokenClaims, TokenHeader } from './types.js'
 import type { SignatureVerifier } from './verify.js'
 
 /** What a verified proof tells the later steps: the key's thumbprint, `jti`, `iat`. */
@@ -81,10 +81,13 @@ export function accessTokenHash(token: string): string {
  * its token, so their derived values are kept, each map bounded, its oldest entry going first.
  * Every value is a pure function of its key's exact text.
  */
-const knownHeaders = new Map<
-  string,
-  { readonly jkt: string | undefined; readonly verifier: SignatureVerifier | undefined }
->()
+interface KnownHeader {
+  /** The decoded header, passed to parseToken instead of decoding the same text again. */
+  readonly header: TokenHeader
+  readonly jkt: string | undefined
+  readonly verifier: SignatureVerifier | undefined
+}
+const knownHeaders = new Map<string, KnownHeader>()
 const MAX_MEMO = 1_024
 const normalHtus = new Map<string, string | undefined>()
 let lastToken = ''
@@ -138,6 +141,26 @@ function verifierFor(jwk: Readonly<Record<string, unknown>>, jkt: string, alg: s
   return entry.verifiers.get(alg)
 }
 
+/** The thumbprint and verifier of a proof header that passed the header rules, kept by its text. */
+function rememberHeader(
+  text: string,
+  header: TokenHeader,
+  jwk: Readonly<Record<string, unknown>>,
+): KnownHeader {
+  const jkt = computeJwkThumbprint(jwk)
+  const alg = header.alg as string
+  const known: KnownHeader = {
+    header: Object.freeze(header),
+    jkt,
+    verifier: jkt === undefined ? undefined : verifierFor(jwk, jkt, alg),
+  }
+  if (knownHeaders.size >= MAX_PROOF_KEYS) {
+    knownHeaders.delete(knownHeaders.keys().next().value as string)
+  }
+  knownHeaders.set(text, known)
+  return known
+}
+
 /** The one proof of a request's `DPoP` header lines (§4.3 check 1). */
 function onlyProof(input: AuthorizationInput): string {
   const value = typeof input === 'string' ? input : input?.length === 1 ? input[0] : input
@@ -169,9 +192,14 @@ export function checkDpopProof(
 ): VerifiedProof {
   const dpop = options.dpop as ResolvedDpopOptions
   const proof = onlyProof(input)
+  // A client sends the same protected header (typ, alg, jwk) with every proof: a header text
+  // seen before is not decoded again, and its thumbprint and verifier come with it. The rules
+  // below still run on it, as they depend on this validator's options.
+  const headerText = proof.slice(0, Math.max(proof.indexOf('.'), 0))
+  const known = headerText === '' ? undefined : knownHeaders.get(headerText)
   let parsed: ReturnType<typeof parseToken>
   try {
-    parsed = parseToken(proof, options)
+    parsed = parseToken(proof, options, known?.header)
   } catch {
     fail('malformed_proof', 'the DPoP proof is not a well-formed JWT')
   }
@@ -201,22 +229,7 @@ export function checkDpopProof(
       fail('bad_proof_key', 'the DPoP proof jwk must be a public key', 'jwk')
     }
   }
-  // A client sends the same protected header (typ, alg, jwk) with every proof: its thumbprint
-  // and verifier are found by the header's exact text instead of hashing the jwk again.
-  const headerText = proof.slice(0, proof.indexOf('.'))
-  let known = knownHeaders.get(headerText)
-  if (known === undefined) {
-    const thumbprint = computeJwkThumbprint(members)
-    known = {
-      jkt: thumbprint,
-      verifier: thumbprint === undefined ? undefined : verifierFor(members, thumbprint, header.alg),
-    }
-    if (knownHeaders.size >= MAX_PROOF_KEYS) {
-      knownHeaders.delete(knownHeaders.keys().next().value as string)
-    }
-    knownHeaders.set(headerText, known)
-  }
-  const { jkt, verifier } = known
+  const { jkt, verifier } = known ?? rememberHeader(headerText, header, members)
   if (jkt === undefined || verifier === undefined) {
     fail('bad_proof_key', 'the DPoP proof jwk is not a usable key for its alg', 'jwk')
   }
@@ -234,7 +247,8 @@ export function checkDpopProof(
   if (target.uri === undefined) {
     fail('unknown_origin', 'the URI of this request cannot be established', 'htu')
   }
-  if (normalizeHtuCached(htu) !== target.uri) {
+  // target.uri is normalised and normalising is idempotent: an identical htu needs no work.
+  if (htu !== target.uri && normalizeHtuCached(htu) !== target.uri) {
     fail('wrong_proof_uri', 'the DPoP proof htu is not the URI of this request', 'htu')
   }
   if (typeof iat !== 'number' || !Number.isFinite(iat)) {

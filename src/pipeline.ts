@@ -258,6 +258,23 @@ function withNonce(error: unknown, dpop: ResolvedDpopOptions, now: number): unkn
   return error
 }
 
+/** A proof's `jti` seen before (RFC 9449 §11.1). */
+function replayedProof(dpop: ResolvedDpopOptions, now: number): unknown {
+  const error = new InvalidDpopProofError('the DPoP proof was used before', {
+    reason: 'replayed_proof',
+    claim: 'jti',
+  })
+  return withNonce(error, dpop, now)
+}
+
+/** The replay store threw or rejected: the proof can be neither accepted nor refused. */
+function replayStoreUnavailable(cause: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('the DPoP replay store cannot be asked now', 1, {
+    reason: 'replay_store_unavailable',
+    cause,
+  })
+}
+
 /**
  * The per-request steps that prove a bound token's binding (RFC 9449 §4.3, §11.1): they run
  * after the signature, and again for every request that repeats a token from the
@@ -308,34 +325,21 @@ export const BINDING_STEPS: readonly Step[] = Object.freeze([
       const dpop = s.options.dpop as ResolvedDpopOptions
       // Acceptable from iat - tolerance (future) to iat + maxProofAge + tolerance.
       const ttl = dpop.maxProofAge + 2 * s.options.clockTolerance
-      const replayed = () =>
-        withNonce(
-          new InvalidDpopProofError('the DPoP proof was used before', {
-            reason: 'replayed_proof',
-            claim: 'jti',
-          }),
-          dpop,
-          s.now,
-        )
-      const unavailable = (cause: unknown) =>
-        new ServiceUnavailableError('the DPoP replay store cannot be asked now', 1, {
-          reason: 'replay_store_unavailable',
-          cause,
-        })
       let fresh: boolean | Promise<boolean>
       try {
         fresh = dpop.replayStore.add(replayKey(proof), ttl)
       } catch (cause) {
-        throw unavailable(cause)
+        throw replayStoreUnavailable(cause)
       }
       if (fresh === true) return undefined
-      if (fresh === false) throw replayed()
+      if (fresh === false) throw replayedProof(dpop, s.now)
+      const now = s.now
       return Promise.resolve(fresh).then(
         (answer) => {
-          if (answer !== true) throw replayed()
+          if (answer !== true) throw replayedProof(dpop, now)
         },
         (cause) => {
-          throw unavailable(cause)
+          throw replayStoreUnavailable(cause)
         },
       )
     },

@@ -49,13 +49,19 @@ function notBase64url(): never {
 /**
  * Splits a compact JWS, checks each segment is canonical base64url and decodes the header and
  * payload as JSON objects. Any deviation is a 401 `invalid_token` with reason `malformed_token`.
+ * `knownHeader`: the decoded header of a first segment whose exact text parsed before (a DPoP
+ * client repeats its proof header), so that segment is not decoded again.
  *
  * @example
  * ```ts
  * parseToken('eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln', options).header.alg // 'RS256'
  * ```
  */
-export function parseToken(token: unknown, options: ResolvedOptions): ParsedToken {
+export function parseToken(
+  token: unknown,
+  options: ResolvedOptions,
+  knownHeader?: TokenHeader,
+): ParsedToken {
   if (typeof token !== 'string' || token.length === 0) {
     reject('malformed_token', 'the token must be a non-empty string')
   }
@@ -78,11 +84,11 @@ export function parseToken(token: unknown, options: ResolvedOptions): ParsedToke
   const buffer = bufferFor(token)
   // The signature is only checked here; checkSignature decodes it again when a key is at hand.
   if (decodeSegmentInto(token, second + 1, token.length, buffer, 0) === -1) notBase64url()
-  const headerLength = decodeSegmentInto(token, 0, first, buffer, 0)
+  const headerLength = knownHeader === undefined ? decodeSegmentInto(token, 0, first, buffer, 0) : 0
   const payloadLength =
     headerLength === -1 ? -1 : decodeSegmentInto(token, first + 1, second, buffer, headerLength)
   if (payloadLength === -1) notBase64url()
-  const header = decodeJsonObject(buffer.subarray(0, headerLength), 'header')
+  const header = knownHeader ?? decodeJsonObject(buffer.subarray(0, headerLength), 'header')
   const claims = decodeJsonObject(
     buffer.subarray(headerLength, headerLength + payloadLength),
     'payload',

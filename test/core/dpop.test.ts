@@ -182,6 +182,26 @@ describe('DPoP on', () => {
     expect((await validator.decide(request)).error?.reason).toBe('replayed_proof')
   })
 
+  it('judges a proof header it has seen before by each validator’s own rules', async () => {
+    // The header text is remembered across validators (its thumbprint and verifier); the
+    // rules that depend on options (here dpop.algorithms) run again every time.
+    const open = createValidator({ ...base, dpop })
+    const strict = createValidator({ ...base, dpop: { ...dpop, algorithms: ['EdDSA'] } })
+    expect((await open.decide(await dpopRequest())).error).toBeUndefined()
+    const refused = (await strict.decide(await dpopRequest())).error
+    expect(refused?.reason).toBe('unsupported_proof_algorithm')
+    // A known header with a payload that is not canonical base64url is still refused.
+    const proof = await makeProof(key, { token })
+    const [header, payload, signature] = proof.split('.') as [string, string, string]
+    const decision = await open.decide(
+      nodeRequest([
+        ['Authorization', `DPoP ${token}`],
+        ['DPoP', `${header}.${payload}=.${signature}`],
+      ]),
+    )
+    expect(decision.error?.reason).toBe('malformed_proof')
+  })
+
   it('keeps proofs per key in the store for maxProofAge + 2 × clockTolerance', async () => {
     const calls: Array<[string, number]> = []
     const replayStore: ReplayStore = {
