@@ -1,16 +1,28 @@
 /**
- * The built package as users load it: `npm run build`, then each entry through package.json
- * `exports`, once with `import` (consumers/consumer.mjs) and once with `require`
- * (consumers/consumer.cjs), each in its own Node process. The consumers sit inside the package,
- * so `bearer-guard` resolves by self-reference through the same `exports` map a dependent sees.
- * After koa's `load-with-esm.test.js`.
+ * The built package as users load it, from one `npm run build` (the build with declarations
+ * takes most of this file's time, so it is made once):
+ * - each entry through package.json `exports`, once with `import` (consumers/consumer.mjs) and
+ *   once with `require` (consumers/consumer.cjs), each in its own Node process. The consumers sit
+ *   inside the package, so `bearer-guard` resolves by self-reference through the same `exports`
+ *   map a dependent sees. After koa's `load-with-esm.test.js`;
+ * - `publint --strict` on the package as npm would pack it;
+ * - `attw --profile node16` on the packed tarball: every entry point, import and require
+ *   (node10 cannot read `exports`, hence the profile; see README "Packaging notes");
+ * - the `bin` as built, inspecting a token against a local JWKS server;
+ * - TypeDoc over every entry point with warnings as errors (run beside the build): every export
+ *   has TSDoc and every `{@link}` resolves.
+ * Other test files that run the output build their own copy (test/helpers/scratch-package.ts),
+ * as this one empties `dist/` first.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js'
+import { AUDIENCE, ISSUER, mintToken, NOW } from '../helpers/tokens.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -81,10 +93,55 @@ function runtimeNames(module: object): string[] {
 let esm: ConsumerReport
 let cjs: ConsumerReport
 
+const bin = (name: string) => join(root, 'node_modules', '.bin', name)
+// The packed tarball goes here, not into the repository.
+const scratch = join(root, 'node_modules', '.cache', 'bearer-guard-pack', String(process.pid))
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs a tool to its end, never throwing: its exit code and output are the result. */
+function tool(file: string, args: string[], cwd = root): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd, env: childEnv(), timeout: 120_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** The output of a failed tool, as the assertion message. */
+function output(result: Result): string {
+  return `${result.stdout}\n${result.stderr}`
+}
+
+let build: Result
+let typedoc: Result
+let tarball: string
+
 beforeAll(async () => {
-  await run('npm', ['run', 'build'], { cwd: root, env: childEnv(), timeout: 90_000 })
+  await rm(scratch, { recursive: true, force: true })
+  await mkdir(scratch, { recursive: true })
+  ;[build, typedoc] = await Promise.all([
+    tool('npm', ['run', 'build']),
+    tool(bin('typedoc'), ['--emit', 'none', '--treatWarningsAsErrors']),
+  ])
+  if (build.code !== 0) throw new Error(`npm run build failed:\n${output(build)}`)
   ;[esm, cjs] = await Promise.all([runConsumer('consumer.mjs'), runConsumer('consumer.cjs')])
-}, 120_000)
+  const pack = await tool('npm', [
+    'pack',
+    '--ignore-scripts',
+    '--silent',
+    '--pack-destination',
+    scratch,
+  ])
+  tarball = join(scratch, pack.stdout.trim().split('\n').pop() ?? '')
+}, 180_000)
+
+afterAll(() => rm(scratch, { recursive: true, force: true }))
 
 describe('build output', () => {
   it('has a file for every target of the exports map', () => {
@@ -235,5 +292,66 @@ describe.each(['esm', 'cjs'] as const)('%s consumer', (format) => {
     const checks = Object.keys(report.checks)
     expect(checks.length).toBeGreaterThanOrEqual(11)
     expect(report.checks).toEqual(Object.fromEntries(checks.map((name) => [name, true])))
+  })
+})
+
+describe('the package', () => {
+  it('passes publint --strict', async () => {
+    const result = await tool(bin('publint'), ['--strict'])
+    expect(result.code, output(result)).toBe(0)
+    expect(result.stdout).toContain('All good!')
+  })
+
+  it('passes attw for node16 (ESM and CJS) and bundlers, every entry point', async () => {
+    const result = await tool(bin('attw'), [tarball, '--profile', 'node16', '--format', 'json'])
+    expect(result.code, output(result)).toBe(0)
+    const report = JSON.parse(result.stdout) as {
+      problems?: Record<string, Array<{ kind: string; resolutionKind?: string }>>
+      analysis: { entrypoints: Record<string, unknown> }
+    }
+    const problems = Object.values(report.problems ?? {}).flat()
+    // The one accepted finding: node10 resolution cannot read `exports`, so no subpath resolves
+    // there (README "Packaging notes"). Nothing else, for any entry point.
+    expect(problems.filter((problem) => problem.resolutionKind !== 'node10')).toEqual([])
+    expect(new Set(problems.map((problem) => problem.kind))).toEqual(new Set(['NoResolution']))
+    expect(Object.keys(report.analysis.entrypoints)).toEqual(
+      expect.arrayContaining(['.', './express', './koa', './nestjs', './package.json']),
+    )
+  })
+
+  it('ships an executable bin', async () => {
+    const { mode } = await stat(join(root, 'dist', 'cli.js'))
+    expect(mode & 0o111).not.toBe(0)
+    expect(await readdir(join(root, 'dist'))).toContain('cli.js')
+  })
+})
+
+describe('the built bearer-guard bin', () => {
+  let jwks: JwksServer
+
+  beforeAll(async () => {
+    jwks = await startJwksServer()
+  })
+
+  afterAll(() => jwks.close())
+
+  it('inspects a token: exit 0 for a valid one, 1 for an expired one', async () => {
+    const config = ['--issuer', ISSUER, '--audience', AUDIENCE, '--jwks', jwks.jwksUri]
+    const cli = join(root, 'dist', 'cli.js')
+    const expired = await mintToken({ claims: { exp: NOW - 60 } })
+    const [good, bad] = await Promise.all([
+      tool(cli, ['inspect', await mintToken(), ...config, '--now', `${NOW}`]),
+      tool(cli, ['inspect', expired, ...config, '--now', `${NOW + 600}`]),
+    ])
+    expect(good.code, output(good)).toBe(0)
+    expect(good.stdout).toMatch(/Verdict: ACCEPTED\n$/)
+    expect(bad.code, output(bad)).toBe(1)
+    expect(bad.stdout).toContain('FAIL  exp')
+  })
+})
+
+describe('the API reference', () => {
+  it('builds with TypeDoc without a warning: every export documented, every link resolved', () => {
+    expect(typedoc.code, output(typedoc)).toBe(0)
   })
 })
