@@ -32,6 +32,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
+import { readAuthInfo } from '../src/caller-rules.js'
 import type { Decision } from '../src/decision.js'
 import { createValidator } from '../src/index.js'
 import type { TokenState } from '../src/pipeline.js'
@@ -42,6 +43,7 @@ import { ensureTmp, prepareProcess, writeSection } from './lib/results.js'
 import { AUDIENCE, entraClaims, flat, ISSUER, mintPool, mintToken } from './lib/tokens.js'
 import { writeReport } from './report.js'
 import { createPath, type DecidePath, type PathParts } from './tricks/path.js'
+import { acceptedLiteral, authInfoLiteral } from './tricks/records.js'
 import { checkSignatureAllocating, parseTokenAllocating } from './tricks/token.js'
 import {
   createNoDoorkeeperCache,
@@ -70,19 +72,22 @@ const MAX_FRESH = 8_192
  * next, whatever it runs), and rounds per side in each pair.
  */
 const PROCESS_PAIRS = QUICK ? 1 : 3
+/** Processes mode, for a trick against V8's pretenuring: it strikes some processes, not all. */
+const PRETENURING_PAIRS = QUICK ? 2 : 8
 const PROCESS_ROUNDS = QUICK ? 20 : 40
 /** Processes mode: tokens each side verifies before the first round (the cache fills, V8 settles). */
 const PROCESS_WARMUP_OPS = QUICK ? 1_500 : 4_000
 /** What a trick must save, of its plain path. */
 export const PAYS_AT = 0.03
 
-type Scenario = 'stream' | 'retained' | 'hit' | 'reject'
+type Scenario = 'stream' | 'retained' | 'burst' | 'hit' | 'reject'
 type Mode = 'interleaved' | 'processes'
 
 /** Distinct-token paths allocate what the garbage collector then handles: a process per side. */
 const MODE_OF: Record<Scenario, Mode> = {
   stream: 'processes',
   retained: 'processes',
+  burst: 'processes',
   hit: 'interleaved',
   reject: 'interleaved',
 }
@@ -92,6 +97,8 @@ const SCENARIOS: Record<Scenario, string> = {
     'one distinct-token `decide()`, a stream of one-off tokens through a full cache (the doorkeeper closes it)',
   retained:
     'one distinct-token `decide()`, full cache that keeps taking tokens (a repeated token hits once every 64 requests)',
+  burst:
+    'one distinct-token `decide()`, one-off tokens after a burst in which the cache took every token (the warm-up: a repeated token hits once every 64 requests)',
   hit: 'one cache hit through `decide()`, cache full, the header a new string each request as from the HTTP parser',
   reject: 'one rejection (expired token) through `decide()`',
 }
@@ -104,6 +111,11 @@ interface PairSpec {
   off: string
   /** The plain alternative's parts; `'product'` for a check pair against `validator.decide`. */
   parts: PathParts | 'product'
+  /**
+   * Processes mode: pairs of processes for this trick, when not PROCESS_PAIRS. V8's pretenuring
+   * decides per process, and some processes only are hit: it takes more pairs to see it.
+   */
+  processPairs?: number
 }
 
 function captureStackOnExpiry(state: TokenState): void {
@@ -148,6 +160,22 @@ const PAIRS: PairSpec[] = [
         },
       },
     },
+  },
+  {
+    id: 'records',
+    trick: 'AuthInfo and accepted decision made by function constructors, not object literals',
+    file: 'src/caller-rules.ts, src/decision.ts',
+    scenario: 'burst',
+    off: 'both made by object literals (V8 may pretenure them once the cache keeps some)',
+    parts: {
+      accepted: acceptedLiteral,
+      steps: {
+        permission_claims: (s) => {
+          s.auth = authInfoLiteral(readAuthInfo(s.token, s.parsed.header, s.parsed.claims))
+        },
+      },
+    },
+    processPairs: PRETENURING_PAIRS,
   },
   {
     id: 'doorkeeper',
@@ -262,8 +290,10 @@ function expectAuth(decision: Decision): void {
 /** One side of a pair over its scenario. */
 function sideOf(decide: DecidePath, scenario: Scenario, tokens: Tokens): Side {
   const hot = requestOf(flat(`Bearer ${tokens.hot}`))
-  if (scenario === 'stream' || scenario === 'retained') {
+  if (scenario === 'stream' || scenario === 'retained' || scenario === 'burst') {
     const requests = tokens.pool.map((token) => requestOf(flat(`Bearer ${token}`)))
+    // A burst: the hot token's hits keep the cache taking every token, for the warm-up only.
+    const hitsUntil = scenario === 'retained' ? Number.POSITIVE_INFINITY : PROCESS_WARMUP_OPS
     let next = 0
     return {
       prepare() {},
@@ -271,7 +301,9 @@ function sideOf(decide: DecidePath, scenario: Scenario, tokens: Tokens): Side {
         if (next + n > requests.length) throw new Error('the pool of distinct tokens ran out')
         for (let i = 0; i < n; i++) {
           expectAuth(decide(requests[next++] as RequestLike))
-          if (scenario === 'retained' && next % HIT_EVERY === 0) expectAuth(decide(hot))
+          if (scenario !== 'stream' && next <= hitsUntil && next % HIT_EVERY === 0) {
+            expectAuth(decide(hot))
+          }
         }
       },
     }
@@ -480,7 +512,8 @@ async function inProcesses(spec: PairSpec, shared: Shared): Promise<TrickResult>
   const gcOn: GcCount[] = []
   const gcOff: GcCount[] = []
   let n = 0
-  for (let pair = 0; pair < PROCESS_PAIRS; pair++) {
+  const pairs = spec.processPairs ?? PROCESS_PAIRS
+  for (let pair = 0; pair < pairs; pair++) {
     // Started in turn first, so that neither side always has the same place.
     const on = pair % 2 === 0 ? start('on') : undefined
     const off = start('off')

@@ -25,7 +25,7 @@ import {
   peekCredentials,
 } from './authorization.js'
 import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js'
-import { ANONYMOUS, type Decision, type Rejected } from './decision.js'
+import { ANONYMOUS, acceptedFor, type Decision, type Rejected } from './decision.js'
 import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { type BearerGuardEvent, emitEvent } from './events.js'
 import type { ResolvedOptions, ValidatorOptions } from './options.js'
@@ -121,10 +121,17 @@ interface Route {
 }
 
 /** A token accepted before, with its configuration and (Bearer only) the decision made. */
-interface Remembered {
-  readonly token: string
-  readonly route: Route
-  readonly decision: Decision | undefined
+/**
+ * A remembered acceptance. A class rather than an object literal: most are dropped young (one-off
+ * tokens), some are kept, and V8 may allocate every later object of a literal that keeps some
+ * straight in the old generation (see AuthRecord in caller-rules.ts).
+ */
+class Remembered {
+  constructor(
+    readonly token: string,
+    readonly route: Route,
+    readonly decision: Decision | undefined,
+  ) {}
 }
 
 interface Matcher {
@@ -211,7 +218,7 @@ function routerContext(realm: unknown, validators: readonly Validator[]): Challe
 /** A configuration's answer as a decision: its rejection is rendered and reported already. */
 function asDecision(answer: Promise<AuthInfo | undefined>): Promise<Decision> {
   return answer.then(
-    (auth) => (auth === undefined ? ANONYMOUS : { auth, error: undefined, headers: undefined }),
+    (auth) => (auth === undefined ? ANONYMOUS : acceptedFor(auth)),
     (error: unknown) => {
       if (!(error instanceof BearerGuardError)) throw error
       return { auth: undefined, error, headers: undefined }
@@ -296,7 +303,7 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
       if (oldest.done !== true) remembered.delete(oldest.value)
     }
     const reusable = route.bearerOnly && decision.headers === undefined
-    remembered.set(id, { token, route, decision: reusable ? decision : undefined })
+    remembered.set(id, new Remembered(token, route, reusable ? decision : undefined))
   }
 
   function recall(token: string): Remembered | undefined {

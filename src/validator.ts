@@ -12,7 +12,7 @@ import {
   type ChallengeScheme,
   DEFAULT_CHALLENGE_CONTEXT,
 } from './challenge.js'
-import { type Accepted, ANONYMOUS, type Decision, type Rejected } from './decision.js'
+import { type Accepted, ANONYMOUS, acceptedFor, type Decision, type Rejected } from './decision.js'
 import { hasValidationSubscribers, traceValidation, type ValidationMessage } from './diagnostics.js'
 import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
@@ -203,7 +203,7 @@ export function createValidator(options: ValidatorOptions): Validator {
 
   /** Every step passed: the decision, kept in the cache until the token's time is up. */
   function accept(state: TokenState): Accepted {
-    const accepted: Accepted = { auth: state.auth, error: undefined, headers: undefined }
+    const accepted = acceptedFor(state.auth as AuthInfo)
     const into = state.parsed.claims.cnf === undefined ? cache : boundCache
     if (into !== undefined) {
       const { nbf, iat, exp } = state.parsed.claims

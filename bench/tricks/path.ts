@@ -8,11 +8,11 @@
  */
 import {
   type AuthorizationInput,
-  parseAuthorization,
+  parseCredentialsUnchecked,
   peekBearerToken,
 } from '../../src/authorization.js'
 import { DEFAULT_CHALLENGE_CONTEXT } from '../../src/challenge.js'
-import type { Accepted, Decision, Rejected } from '../../src/decision.js'
+import { type Accepted, acceptedFor, type Decision, type Rejected } from '../../src/decision.js'
 import { BearerGuardError } from '../../src/errors.js'
 import { createKeySourceFor, type VerificationKey } from '../../src/jwks.js'
 import { resolveOptions } from '../../src/options.js'
@@ -27,6 +27,7 @@ import {
 import { type RequestLike, readHeader } from '../../src/request.js'
 import { type ParsedToken, parseToken } from '../../src/token.js'
 import { createTokenCache, type TokenCache } from '../../src/token-cache.js'
+import type { AuthInfo } from '../../src/types.js'
 import { type BenchKey, toJwks } from '../lib/keys.js'
 import { AUDIENCE, ISSUER } from '../lib/tokens.js'
 
@@ -38,6 +39,8 @@ export interface PathParts {
   cache?: (maxEntries: number) => TokenCache
   /** Probe the cache with the strictly parsed token instead of `peekBearerToken`'s guess. */
   strictProbe?: boolean
+  /** Makes the accepted decision in place of the product's `acceptedFor`. */
+  accepted?: (auth: AuthInfo | undefined) => Accepted
 }
 
 /** `validator.decide(request)` of a validator with default options and static keys. */
@@ -51,6 +54,7 @@ export async function createPath(key: BenchKey, parts: PathParts = {}): Promise<
   const keys = createKeySourceFor(resolved)
   await keys.warmUp()
   const parse = parts.parse ?? parseToken
+  const makeAccepted = parts.accepted ?? acceptedFor
   const cache = (parts.cache ?? createTokenCache)(resolved.tokenCacheEntries)
   const steps = activeSteps(resolved).map((step) => {
     const run = parts.steps?.[step.name]
@@ -58,7 +62,7 @@ export async function createPath(key: BenchKey, parts: PathParts = {}): Promise<
   })
 
   function accept(state: TokenState): Accepted {
-    const accepted: Accepted = { auth: state.auth, error: undefined, headers: undefined }
+    const accepted = makeAccepted(state.auth as AuthInfo)
     const { nbf, iat, exp } = state.parsed.claims
     const notBefore = Math.max(nbf ?? Number.NEGATIVE_INFINITY, iat ?? Number.NEGATIVE_INFINITY)
     const entry = (state.key as VerificationKey).entry
@@ -117,7 +121,7 @@ export async function createPath(key: BenchKey, parts: PathParts = {}): Promise<
     if (hit !== undefined) return hit
     let token: string | undefined
     try {
-      token = parseAuthorization(authorization)
+      token = parseCredentialsUnchecked(authorization, false)?.token
     } catch (error) {
       return rejectedRequest(error)
     }
@@ -129,7 +133,7 @@ export async function createPath(key: BenchKey, parts: PathParts = {}): Promise<
   function decideStrict(authorization: AuthorizationInput, now: number): Decision {
     let token: string | undefined
     try {
-      token = parseAuthorization(authorization)
+      token = parseCredentialsUnchecked(authorization, false)?.token
     } catch (error) {
       return rejectedRequest(error)
     }

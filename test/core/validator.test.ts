@@ -277,6 +277,21 @@ describe('Validator.verify: token sizes', () => {
   })
 })
 
+describe('Validator.decide: the accepted decision', () => {
+  it('is a plain object with auth, no error and no headers', async () => {
+    const decision = await validatorWith({}).decide({
+      method: 'GET',
+      url: '/',
+      rawHeaders: ['Authorization', `Bearer ${await mintToken()}`],
+    })
+    expect(Object.getPrototypeOf(decision)).toBe(Object.prototype)
+    expect(decision.constructor).toBe(Object)
+    expect(Object.keys(decision)).toEqual(['auth', 'error', 'headers'])
+    expect(decision).toMatchObject({ error: undefined, headers: undefined })
+    expect(Object.getPrototypeOf(decision.auth)).toBe(Object.prototype)
+  })
+})
+
 describe('Validator.verify: the AuthInfo object', () => {
   it('is a frozen plain object whose lists are frozen and not the claims own arrays', async () => {
     const plain = validatorWith({})
