@@ -60,6 +60,17 @@ interface Jwks {
   }[]
 }
 
+/** bench/dpop.ts's section (issue #11). */
+interface Dpop {
+  results: { id: string; cpuUs: number }[]
+  ratios: {
+    dpopOverFloor: number
+    bearerRepeatedAfterOverBefore: number
+    bearerDistinctAfterOverBefore: number
+  }
+  memory: { rate: number; checkpoints: { proofs: number; entries: number; heapMiB: number }[] }
+}
+
 interface Memory {
   startedAt: string
   quick: boolean
@@ -184,9 +195,10 @@ function targets(results: {
   http?: Http
   jwks?: Jwks
   memory?: Memory
+  dpop?: Dpop
 }): Target5[] {
   const rows: Target5[] = []
-  const { inprocess, http, jwks, memory } = results
+  const { inprocess, http, jwks, memory, dpop } = results
   if (inprocess !== undefined) {
     for (const alg of ALGS) {
       const floor = cpuOf(inprocess, alg, 'floor')
@@ -305,7 +317,42 @@ function targets(results: {
       })
     }
   }
+  if (dpop !== undefined) rows.push(...dpopTargets(dpop))
   return rows
+}
+
+/** Issue #11's figures, from bench/dpop.ts. */
+function dpopTargets(dpop: Dpop): Target5[] {
+  const cpu = (id: string) => dpop.results.find((entry) => entry.id === id)?.cpuUs ?? Number.NaN
+  const { dpopOverFloor, bearerRepeatedAfterOverBefore, bearerDistinctAfterOverBefore } =
+    dpop.ratios
+  const heap = dpop.memory.checkpoints.map((checkpoint) => checkpoint.heapMiB)
+  // The store fills for its ttl (180 s at the rate: 360,000 proofs), its Map grows once more
+  // with the deletions, then holds: flat over the last 40 % of the run.
+  const total = dpop.memory.checkpoints.at(-1)?.proofs ?? 0
+  const steady = dpop.memory.checkpoints.filter((checkpoint) => checkpoint.proofs >= total * 0.6)
+  const steadyHeap = steady.map((checkpoint) => checkpoint.heapMiB)
+  const spread = Math.max(...steadyHeap) - Math.min(...steadyHeap)
+  return [
+    {
+      what: 'DPoP request, repeated ES256 token, fresh proof (#11)',
+      goal: "≤ 1.15× the proof's own `crypto.verify` (ES256)",
+      measured: `${ratio(dpopOverFloor)} (${fmt(cpu('dpop-repeated'))} µs vs ${fmt(cpu('floor'))} µs)`,
+      met: dpopOverFloor <= 1.15,
+    },
+    {
+      what: 'Bearer-only traffic against the core before DPoP (#11)',
+      goal: 'not slower (≤ 1.05×: within this machine’s noise)',
+      measured: `repeated token ${ratio(bearerRepeatedAfterOverBefore)}, distinct ES256 tokens ${ratio(bearerDistinctAfterOverBefore)}`,
+      met: bearerRepeatedAfterOverBefore <= 1.05 && bearerDistinctAfterOverBefore <= 1.05,
+    },
+    {
+      what: `DPoP replay store, ${fmtInt(dpop.memory.checkpoints.at(-1)?.proofs ?? 0)} proofs at ${fmtInt(dpop.memory.rate)} per second (#11)`,
+      goal: 'flat over the last 40 % of the proofs (within 5 %)',
+      measured: `heap after GC ${fmt(Math.min(...heap))}–${fmt(Math.max(...heap))} MiB; from ${fmtInt(steady[0]?.proofs ?? 0)} proofs on within ${fmt(spread)} MiB`,
+      met: steady.length > 1 && spread <= 0.05 * Math.max(...steadyHeap),
+    },
+  ]
 }
 
 /** Heap after GC from the second sample on (the cache fills within the first 10,000 tokens). */
@@ -323,7 +370,7 @@ function flatness(samples: { tokens: number; heapUsedMB: number }[]) {
 }
 
 function sourceLine(results: Record<string, unknown>): string[] {
-  const sources = ['inprocess', 'http', 'jwks', 'memory', 'tricks']
+  const sources = ['inprocess', 'http', 'jwks', 'memory', 'tricks', 'dpop']
     .map((name) => (results[name] as { source?: Source } | undefined)?.source)
     .filter((source): source is Source => source !== undefined)
   const commits = [...new Set(sources.map((source) => source.commit))]
@@ -793,6 +840,7 @@ export function writeReport(): void {
     jwks?: Jwks
     memory?: Memory
     tricks?: Tricks
+    dpop?: Dpop
   }
   const lines = [
     '# bearer-guard benchmarks',
@@ -806,7 +854,7 @@ export function writeReport(): void {
     ...conditionLines(results, results.machine),
     `- Written ${new Date().toISOString()}`,
     '',
-    '## Targets (issue 5)',
+    '## Targets (issues 5, 10 and 11)',
     '',
     '| target | goal | measured | verdict |',
     '| --- | --- | --- | --- |',

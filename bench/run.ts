@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run, each in its own process, one after the other
- * (in-process, HTTP, JWKS, memory, tricks), then bench/results/results.md and chart.svg. About
- * 9 minutes on two cores. BENCH_QUICK=1 makes a short smoke run (its results say so).
+ * (in-process, HTTP, JWKS, memory, tricks, DPoP), then bench/results/results.md and chart.svg.
+ * About 15 minutes on two cores. BENCH_QUICK=1 makes a short smoke run (its results say so).
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -16,7 +16,8 @@ const STEPS: { name: string; script: string; nodeArgs: string[]; limitS: number 
   { name: 'HTTP', script: 'http.ts', nodeArgs: [], limitS: 600 },
   { name: 'JWKS', script: 'jwks.ts', nodeArgs: [], limitS: 180 },
   { name: 'memory', script: 'memory.ts', nodeArgs: [], limitS: 420 },
-  { name: 'tricks', script: 'tricks.ts', nodeArgs: [], limitS: 240 },
+  { name: 'tricks', script: 'tricks.ts', nodeArgs: [], limitS: 480 },
+  { name: 'DPoP', script: 'dpop.ts', nodeArgs: ['--expose-gc'], limitS: 300 },
 ]
 
 function step(script: string, nodeArgs: string[], limitS: number): Promise<number> {
