@@ -6,6 +6,9 @@
  * - `base` (when BENCH_BASE_SRC names the `src/` of another commit, say the one before this
  *   work, extracted with `git archive <commit> src | tar -x -C <dir>`): the same single
  *   validator built from that source, so the single-issuer path is compared before and after.
+ *   Put it outside node_modules (bench/.tmp will do; its `#crypto` and `#channels` imports
+ *   rewritten to `./crypto-node.js` and `./channels-node.js`): under node_modules the same
+ *   source ran about 15 % slower under tsx here, which biases the comparison.
  *
  * Every side warms up, then the sides run alternately in many short rounds timed with
  * `performance.now()`; each side reports its median and minimum µs per decision, and the ratios
