@@ -50,10 +50,10 @@ function bindingOf(cnf: unknown): TokenBinding | undefined {
  * keeps some AuthInfos, and once it has kept enough V8 may allocate every later one from that
  * literal straight in the old generation, where the many that die young (one-off tokens) are
  * costly to collect, and the young claims they point to survive with them. Objects made by
- * `new` carry no such count. Measured with bench/.tmp-style runs of one distinct-token
- * `decide()` per process (RS256, cache on): with a literal, some processes paid 3-4 µs of
- * garbage collection per token and others 1 µs; V8 without pretenuring
- * (--no-allocation-site-pretenuring) always 1 µs; with this constructor, see bench/tricks.ts.
+ * `new` carry no such count. Measured with one distinct-token `decide()` per process (RS256,
+ * cache on): with a literal, some processes paid 3-4 µs of garbage collection per token and the
+ * others 1 µs; with V8's pretenuring off (--no-allocation-site-pretenuring), or with this
+ * constructor and decision.ts's, every process 1 µs. bench/tricks.ts measures it ("records").
  * Its prototype is Object.prototype, so an AuthInfo is a plain object to anyone who looks.
  */
 function AuthRecord(
