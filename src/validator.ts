@@ -14,7 +14,7 @@ import {
 } from './challenge.js'
 import { type Accepted, ANONYMOUS, acceptedFor, type Decision, type Rejected } from './decision.js'
 import { hasValidationSubscribers, traceValidation, type ValidationMessage } from './diagnostics.js'
-import { BearerGuardError, DEFAULT_REALM, InvalidTokenError } from './errors.js'
+import { BearerGuardError, DEFAULT_REALM, InvalidRequestError, InvalidTokenError } from './errors.js'
 import { emitEvent } from './events.js'
 import { createKeySourceFor, type VerificationKey } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
@@ -371,7 +371,10 @@ export function createValidator(options: ValidatorOptions): Validator {
    */
   function rejected(error: unknown, report = true, scheme?: Credentials['scheme']): Rejected {
     if (!(error instanceof BearerGuardError)) throw error
-    if (context !== DEFAULT_CHALLENGE_CONTEXT) error.render(context, scheme)
+    // A malformed header (400, authorization.ts) is answered in every challenge alike, whichever
+    // scheme it named: the character check of a token that did not parse comes here with one.
+    const rendered = error instanceof InvalidRequestError ? undefined : scheme
+    if (context !== DEFAULT_CHALLENGE_CONTEXT) error.render(context, rendered)
     // A DPoP step puts the current nonce in the error's headers (a framework's error handler
     // may clear what was set on the response before, as Koa's does, and sends the error's own);
     // the decision carries it too.

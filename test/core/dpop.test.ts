@@ -182,6 +182,21 @@ describe('DPoP on', () => {
     expect((await validator.decide(request)).error?.reason).toBe('replayed_proof')
   })
 
+  it('answers a header with characters outside b64token in both challenges, whatever its scheme', async () => {
+    // As every malformed header (two Authorization headers, a tab after the scheme): the
+    // character check runs only once the token fails to parse, and answers as it did before.
+    const validator = createValidator({ ...base, dpop })
+    for (const header of ['DPoP a!b.c.d', 'Bearer a!b.c.d', `DPoP ${token}!`]) {
+      const { error } = await validator.decide(nodeRequest([['Authorization', header]]))
+      expect(error).toMatchObject({ status: 400, reason: 'malformed_authorization' })
+      const challenge = error?.headers['WWW-Authenticate'] ?? ''
+      expect(challenge.match(/error="invalid_request"/g)).toHaveLength(2)
+      expect(challenge).toMatch(
+        /^Bearer realm="api", error="invalid_request", .*, DPoP realm="api", error="invalid_request"/,
+      )
+    }
+  })
+
   it('judges a proof header it has seen before by each validator’s own rules', async () => {
     // The header text is remembered across validators (its thumbprint and verifier); the
     // rules that depend on options (here dpop.algorithms) run again every time.
