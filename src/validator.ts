@@ -14,7 +14,12 @@ import {
 } from './challenge.js'
 import { type Accepted, ANONYMOUS, acceptedFor, type Decision, type Rejected } from './decision.js'
 import { hasValidationSubscribers, traceValidation, type ValidationMessage } from './diagnostics.js'
-import { BearerGuardError, DEFAULT_REALM, InvalidRequestError, InvalidTokenError } from './errors.js'
+import {
+  BearerGuardError,
+  DEFAULT_REALM,
+  InvalidRequestError,
+  InvalidTokenError,
+} from './errors.js'
 import { emitEvent } from './events.js'
 import { createKeySourceFor, type VerificationKey } from './jwks.js'
 import { type ResolvedOptions, resolveOptions, type ValidatorOptions } from './options.js'
