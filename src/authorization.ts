@@ -59,7 +59,17 @@ const JOINED_CREDENTIALS = /,[ \t]*(?:bearer|dpop|mtls_pop)(?:[ \t]|$)/i
 
 /** Whether `header` starts with `scheme` (lower case) in any case. */
 function startsWithScheme(header: string, scheme: string): boolean {
-  return header.length >= scheme.length && header.slice(0, scheme.length).toLowerCase() === scheme
+  if (header.length < scheme.length) return false
+  // ASCII case folding, without making a string: setting the 0x20 bit lower-cases a letter, and
+  // only 'B' and 'b' give 'b' so. No other character folds to a scheme's letter in toLowerCase
+  // either (the Kelvin sign gives 'k', in no scheme name).
+  for (let i = 0; i < scheme.length; i++) {
+    const expected = scheme.charCodeAt(i)
+    const actual = header.charCodeAt(i)
+    if (actual === expected) continue
+    if (expected < 0x61 || expected > 0x7a || (actual | 0x20) !== expected) return false
+  }
+  return true
 }
 
 /**

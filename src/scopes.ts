@@ -38,7 +38,7 @@ function compact(names: string[]): string[] {
     }
     names[kept++] = name
   }
-  names.length = kept
+  if (kept !== names.length) names.length = kept
   return names
 }
 

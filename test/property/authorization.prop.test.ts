@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   BearerGuardError,
   extractBearerToken,
+  extractCredentials,
   InvalidRequestError,
   parseAuthorization,
   readAuthorization,
@@ -192,6 +193,43 @@ describe('readAuthorization (property)', () => {
         },
       ),
       { numRuns: 500 },
+    )
+  })
+
+  it('recognises a scheme as toLowerCase() does, for any characters (ASCII folding, no string made)', () => {
+    // Characters near the scheme names: their letters in both cases, '_', characters whose
+    // lower case is ASCII (the Kelvin sign, İ) or that fold oddly (ſ, ß), and neighbours of
+    // the letters with the 0x20 bit set or cleared.
+    const near = fc.constantFrom(
+      ...'bearerBEARERdpopDPOPmtls_popMTLS_POP',
+      '\u212a',
+      '\u0130',
+      '\u017f',
+      '\u00df',
+      '\u007f',
+      '@',
+      '`',
+      '{',
+      '0',
+    )
+    const head = fc.oneof(
+      fc.string({ unit: near, minLength: 4, maxLength: 8 }),
+      fc.mixedCase(fc.constantFrom('bearer', 'dpop', 'mtls_pop')),
+    )
+    const accepted = { dpop: true, mtlsPop: true }
+    fc.assert(
+      fc.property(head, (scheme) => {
+        const lower = scheme.toLowerCase()
+        const expected = ['bearer', 'dpop', 'mtls_pop'].includes(lower) ? lower : undefined
+        let found: string | undefined
+        try {
+          found = extractCredentials(`${scheme} abc`, accepted)?.scheme.toLowerCase()
+        } catch {
+          found = 'threw'
+        }
+        expect(found).toBe(expected)
+      }),
+      { numRuns: 2_000 },
     )
   })
 })
