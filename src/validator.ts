@@ -418,6 +418,9 @@ export function createValidator(options: ValidatorOptions): Validator {
           ? verifyToken(token, now, scheme, request, fromHeader)
           : verifyBinding(cached, token, now, scheme, request)
     } catch (error) {
+      // A header whose token is outside b64token (400, checked only once the token did not
+      // parse) was never a token to look up: traced as no cache lookup, as before the deferral.
+      if (trace !== undefined && error instanceof InvalidRequestError) trace.cache = undefined
       // Never a synchronous throw: an error that is not a rejection rejects the promise.
       return error instanceof BearerGuardError
         ? rejected(error, true, scheme)

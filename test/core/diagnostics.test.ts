@@ -150,6 +150,25 @@ describe(VALIDATION_CHANNEL, () => {
     expect(ends[2]?.cache).toBeUndefined()
   })
 
+  it('records no cache lookup for a header whose token has characters outside b64token (400)', () => {
+    const validator = local()
+    const events = subscribe(VALIDATION_CHANNEL)
+    for (const value of ['Bearer abc$def', 'Bearer a.b.c"', 'Bearer ab,cd']) {
+      const decision = validator.decide({
+        method: 'GET',
+        url: '/',
+        rawHeaders: ['Authorization', value],
+      })
+      expect(decision).toMatchObject({ error: { status: 400 } })
+    }
+    const ends = finals(events)
+    expect(ends.map((message) => [message.outcome, message.status, message.cache])).toEqual([
+      ['rejected', 400, undefined],
+      ['rejected', 400, undefined],
+      ['rejected', 400, undefined],
+    ])
+  })
+
   it('says "anonymous" for a request without credentials when none are required', () => {
     const validator = local()
     const events = subscribe(VALIDATION_CHANNEL)

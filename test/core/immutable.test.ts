@@ -160,6 +160,34 @@ describe('AuthInfo immutability (verified-token cache)', () => {
     expect(next.roles).toEqual(['Data.Read'])
   })
 
+  it('keeps the lists of a token with the same scp, aud and roles as another unchanged', async () => {
+    // Should the lists made from a claim's text ever be shared between tokens carrying the same
+    // text, an attack on one token's lists must still not reach the next token.
+    const claims = { scp: 'Files.Read User.Read', roles: ['Data.Read'] }
+    const first = await uncached.verify(await mintToken({ claims }))
+    const before = snapshot(first)
+    for (const mode of [STRICT_ATTACKS, SLOPPY_ATTACKS]) {
+      for (const list of [first.scopes, first.audience, first.roles]) {
+        for (const attack of mode) {
+          try {
+            attack(list)
+          } catch (error) {
+            expect(error).toBeInstanceOf(TypeError)
+          }
+        }
+      }
+    }
+    const second = await uncached.verify(await mintToken({ claims: { ...claims, jti: 'other' } }))
+    expect(second).not.toBe(first)
+    expect(second.scopes).toEqual(['Files.Read', 'User.Read'])
+    expect(second.audience).toEqual([AUDIENCE])
+    expect(second.roles).toEqual(['Data.Read'])
+    expect(snapshot(first)).toEqual(before)
+    for (const list of [second.scopes, second.audience, second.roles]) {
+      expect(Object.isFrozen(list)).toBe(true)
+    }
+  })
+
   it('keeps the dates Dates: instanceof, arithmetic, ISO text and JSON', async () => {
     const auth = await validator.verify(await mintToken())
     expect(auth.expiresAt).toBeInstanceOf(Date)
