@@ -486,7 +486,9 @@ function httpSection(section: Http): string[] {
       if (run === undefined) continue
       const isBare = target === bareOf(target)
       const wrapped =
-        mode === 'distinct' && !isBare && run.passes?.some((pass) => pass.wrapped === true)
+        mode === 'distinct' &&
+        (isPeer(target) || target.endsWith('-bearer-guard')) &&
+        run.passes?.some((pass) => pass.wrapped === true)
       lines.push(
         `| ${TARGET_LABELS[target]}${wrapped ? ' (_went round the pool_)' : ''} | ${fmtInt(run.requestsPerSec)} | ${bare === undefined ? 'n/a' : ratio(run.requestsPerSec / bare.requestsPerSec)} | ${run.p99Ms} | ${fmt(run.serverCpuUsPerRequest)} | ${isBare || bare === undefined ? '' : fmt(run.serverCpuUsPerRequest - bare.serverCpuUsPerRequest)} | ${bare === undefined ? 'n/a' : ratio(bare.serverCpuUsPerRequest / run.serverCpuUsPerRequest)} | ${fmt(run.serverBusy * 100, 0)} % |`,
       )
