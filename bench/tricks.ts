@@ -37,11 +37,12 @@ import type { Decision } from '../src/decision.js'
 import { createValidator } from '../src/index.js'
 import type { TokenState } from '../src/pipeline.js'
 import type { RequestLike } from '../src/request.js'
-import { checkExpiry } from '../src/token.js'
+import { checkExpiry, parseToken } from '../src/token.js'
 import { createBenchKeys, loadBenchKeys, saveBenchKeys, toJwks } from './lib/keys.js'
 import { ensureTmp, prepareProcess, writeSection } from './lib/results.js'
 import { AUDIENCE, entraClaims, flat, ISSUER, mintPool, mintToken } from './lib/tokens.js'
 import { writeReport } from './report.js'
+import { readAuthInfoFreshLists } from './tricks/lists.js'
 import { createPath, type DecidePath, type PathParts } from './tricks/path.js'
 import { acceptedLiteral, authInfoLiteral } from './tricks/records.js'
 import { checkSignatureAllocating, parseTokenAllocating } from './tricks/token.js'
@@ -157,6 +158,22 @@ const PAIRS: PairSpec[] = [
         signature: (s) => {
           const key = s.key as NonNullable<TokenState['key']>
           if (!checkSignatureAllocating(s.token, s.parsed, key.verifier)) throw new Error('bad')
+        },
+      },
+    },
+  },
+  {
+    id: 'repeated-texts',
+    trick:
+      'decoded headers and `scp`/`scope`/`aud` lists remembered by their text, frozen and shared (256 texts per table)',
+    file: 'src/remembered.ts, src/token.ts, src/caller-rules.ts',
+    scenario: 'stream',
+    off: "every token's header decoded, parsed and frozen (`parseToken`), its lists split, copied and frozen",
+    parts: {
+      parse: (token, options) => parseToken(token, options),
+      steps: {
+        permission_claims: (s) => {
+          s.auth = readAuthInfoFreshLists(s.token, s.parsed.header, s.parsed.claims)
         },
       },
     },

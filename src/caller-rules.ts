@@ -8,6 +8,7 @@ import { type ChallengeContext, DEFAULT_CHALLENGE_CONTEXT } from './challenge.js
 import { InvalidTokenError } from './errors.js'
 import { deepFreeze, ImmutableDate } from './immutable.js'
 import type { ResolvedOptions } from './options.js'
+import { remembered } from './remembered.js'
 import { copyNames, parseScopes } from './scopes.js'
 import type { AuthInfo, TokenBinding, TokenClaims, TokenHeader } from './types.js'
 import { attachContext } from './verifier-context.js'
@@ -88,9 +89,25 @@ const AuthRecordOf = AuthRecord as unknown as new (
   ...args: Parameters<typeof AuthRecord>
 ) => AuthInfo
 
-/** A claim read as a list of names, or `undefined` when it has the wrong shape. */
+// The frozen lists of the `scp`/`scope`/`roles` and `aud` texts seen lately (remembered.ts).
+const namesByText = new Map<string, readonly string[]>()
+const audienceByText = new Map<string, readonly string[]>()
+
+const splitNames = (text: string): readonly string[] => Object.freeze(parseScopes(text) as string[])
+const oneName = (text: string): readonly string[] => Object.freeze([text])
+
+/** A claim read as a frozen list of names, or `undefined` when it has the wrong shape. */
 function namesOf(value: unknown): readonly string[] | undefined {
-  return value === undefined ? NO_NAMES : parseScopes(value)
+  if (value === undefined) return NO_NAMES
+  if (typeof value === 'string') return remembered(namesByText, value, splitNames)
+  const names = parseScopes(value)
+  return names === undefined ? undefined : Object.freeze(names)
+}
+
+/** The `aud` claim as a frozen list (the validator checked it before; inspect may not have). */
+function audienceOf(aud: unknown): readonly string[] {
+  if (typeof aud === 'string') return remembered(audienceByText, aud, oneName)
+  return Object.freeze(Array.isArray(aud) ? copyNames(aud) : [])
 }
 
 /**
@@ -119,18 +136,34 @@ export function readAuthInfo(
       ? scp
       : scp.length === 0
         ? scope
-        : (parseScopes(scp.concat(scope)) as string[])
-  // The validator checked aud before; inspectToken reads the claims whatever their checks said.
-  const aud: unknown = claims.aud
-  const audience =
-    typeof aud === 'string' ? Array.of(aud) : Array.isArray(aud) ? copyNames(aud) : []
+        : Object.freeze(parseScopes(scp.concat(scope)) as string[])
+  const audience = audienceOf(claims.aud)
+  return authInfoOf(token, header, claims, audience, scopes, roles, context, issuerName)
+}
+
+/**
+ * The {@link AuthInfo} of a token from its lists (frozen already); its header and claims are
+ * frozen all the way down here. A frozen header is one parseAccessToken froze (token.ts), all the
+ * way down, and maybe shared with other tokens. readAuthInfo's second half; bench/tricks.ts
+ * builds AuthInfos from lists of its own with it.
+ */
+export function authInfoOf(
+  token: string,
+  header: TokenHeader,
+  claims: TokenClaims,
+  audience: readonly string[],
+  scopes: readonly string[],
+  roles: readonly string[],
+  context: ChallengeContext,
+  issuerName: string | undefined,
+): AuthInfo {
   const auth = new AuthRecordOf(
     token,
-    deepFreeze(header),
+    Object.isFrozen(header) ? header : deepFreeze(header),
     deepFreeze(claims),
-    Object.freeze(audience),
-    Object.freeze(scopes),
-    Object.freeze(roles),
+    audience,
+    scopes,
+    roles,
     issuerName,
   )
   attachContext(auth, context)

@@ -31,7 +31,7 @@ import { type BearerGuardEvent, emitEvent } from './events.js'
 import type { ResolvedOptions, ValidatorOptions } from './options.js'
 import { handOver } from './parsed-handover.js'
 import { readHeader } from './request.js'
-import { type ParsedToken, parseToken } from './token.js'
+import { type ParsedToken, parseAccessToken } from './token.js'
 import { tokenKeyOf } from './token-cache.js'
 import type { AuthInfo, TokenClaims } from './types.js'
 import { type AuthenticateOptions, createValidator, type Validator } from './validator.js'
@@ -456,7 +456,7 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
       }
       token = credentials.token
       try {
-        parsed = parseToken(token, parsing)
+        parsed = parseAccessToken(token, parsing)
       } catch (error) {
         // As a validator does: characters outside b64token are the header's fault (400).
         checkTokenCharacters(token, credentials.scheme, realm)
@@ -501,7 +501,7 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
       let parsed: ParsedToken
       let route: Route | Promise<Route>
       try {
-        parsed = parseToken(token, parsing)
+        parsed = parseAccessToken(token, parsing)
         route = routeOf(parsed.claims)
       } catch (error) {
         return error instanceof BearerGuardError ? settle(rejected(error)) : Promise.reject(error)
@@ -522,7 +522,7 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
   Object.defineProperty(validator, PICK, {
     async value(token: string): Promise<Picked> {
       try {
-        return { name: (await routeOf(parseToken(token, parsing).claims)).name }
+        return { name: (await routeOf(parseAccessToken(token, parsing).claims)).name }
       } catch (error) {
         if (!(error instanceof BearerGuardError)) throw error
         if (context !== DEFAULT_CHALLENGE_CONTEXT) error.render(context)

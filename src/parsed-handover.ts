@@ -5,7 +5,7 @@
  * call in between only (nothing else can run there), and only for the very string parsed.
  */
 import type { ResolvedOptions } from './options.js'
-import { type ParsedToken, parseToken } from './token.js'
+import { type ParsedToken, parseAccessToken } from './token.js'
 
 let handedToken: string | undefined
 let handedParse: ParsedToken | undefined
@@ -31,7 +31,7 @@ export function handOver<T>(token: string, parsed: ParsedToken, run: () => T): T
 
 /**
  * The parse of `token`: the one handed over for this very string when there is one (and the
- * token is within this validator's `maxTokenLength`), else {@link parseToken}'s.
+ * token is within this validator's `maxTokenLength`), else {@link parseAccessToken}'s.
  *
  * @example
  * ```ts
@@ -39,9 +39,9 @@ export function handOver<T>(token: string, parsed: ParsedToken, run: () => T): T
  * ```
  */
 export function parsedToken(token: string, options: ResolvedOptions): ParsedToken {
-  if (handedToken === undefined || handedToken !== token) return parseToken(token, options)
+  if (handedToken === undefined || handedToken !== token) return parseAccessToken(token, options)
   const parsed = handedParse as ParsedToken
   handedToken = undefined
   handedParse = undefined
-  return token.length <= options.maxTokenLength ? parsed : parseToken(token, options)
+  return token.length <= options.maxTokenLength ? parsed : parseAccessToken(token, options)
 }

@@ -6,7 +6,9 @@
 import { bufferFor, decodeSegmentInto, isPlainAscii } from '#crypto'
 import type { Scheme } from './authorization.js'
 import { InvalidTokenError, type RejectionReason } from './errors.js'
+import { deepFreeze } from './immutable.js'
 import { normalizeTokenType, type ResolvedOptions } from './options.js'
+import { MAX_REMEMBERED_TEXT, remember } from './remembered.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 
 /** A token split into its parts, header and claims decoded. */
@@ -98,6 +100,33 @@ export function parseToken(
     claims: claims as unknown as TokenClaims,
     signingInputEnd: second,
   }
+}
+
+// The decoded, frozen headers of the access tokens seen lately, by their text (remembered.ts).
+const headersByText = new Map<string, TokenHeader>()
+
+/**
+ * {@link parseToken} for an access token, its header from the texts seen lately when it was seen
+ * before; the header it hands back is frozen all the way down (it may be shared with other
+ * tokens of the same header text).
+ *
+ * @example
+ * ```ts
+ * parseAccessToken(token, options).header === parseAccessToken(other, options).header // same header text
+ * ```
+ */
+export function parseAccessToken(token: unknown, options: ResolvedOptions): ParsedToken {
+  if (typeof token !== 'string' || token.length > options.maxTokenLength) {
+    return parseToken(token, options)
+  }
+  const end = token.indexOf('.')
+  if (end <= 0 || end > MAX_REMEMBERED_TEXT) return parseToken(token, options)
+  const text = token.slice(0, end)
+  const known = headersByText.get(text)
+  if (known !== undefined) return parseToken(token, options, known)
+  const parsed = parseToken(token, options)
+  remember(headersByText, text, deepFreeze(parsed.header))
+  return parsed
 }
 
 /**

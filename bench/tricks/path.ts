@@ -1,6 +1,6 @@
 /**
  * The synchronous request path of `createValidator` (src/validator.ts: `decide` → cache probe →
- * `parseToken` → the pipeline's steps → the cache), rebuilt from the same internal modules so
+ * `parseAccessToken` → the pipeline's steps → the cache), rebuilt from the same internal modules so
  * that one part at a time can be swapped for a trick's plain alternative. Only what the tricks'
  * paths use is here: keys already loaded, no issuer predicate, no events, the default realm.
  * bench/tricks.ts times this path against the product's own `validator.decide` to show the two
@@ -15,7 +15,7 @@ import { DEFAULT_CHALLENGE_CONTEXT } from '../../src/challenge.js'
 import { type Accepted, acceptedFor, type Decision, type Rejected } from '../../src/decision.js'
 import { BearerGuardError } from '../../src/errors.js'
 import { createKeySourceFor, type VerificationKey } from '../../src/jwks.js'
-import { resolveOptions } from '../../src/options.js'
+import { type ResolvedOptions, resolveOptions } from '../../src/options.js'
 import {
   activeSteps,
   type CheckName,
@@ -25,7 +25,7 @@ import {
   type TokenState,
 } from '../../src/pipeline.js'
 import { type RequestLike, readHeader } from '../../src/request.js'
-import { type ParsedToken, parseToken } from '../../src/token.js'
+import { type ParsedToken, parseAccessToken } from '../../src/token.js'
 import { createTokenCache, type TokenCache } from '../../src/token-cache.js'
 import type { AuthInfo } from '../../src/types.js'
 import { type BenchKey, toJwks } from '../lib/keys.js'
@@ -33,7 +33,7 @@ import { AUDIENCE, ISSUER } from '../lib/tokens.js'
 
 /** The parts a trick's plain alternative replaces; anything left out is the product's own. */
 export interface PathParts {
-  parse?: typeof parseToken
+  parse?: (token: unknown, options: ResolvedOptions) => ParsedToken
   /** Steps run in place of the pipeline's step of the same name. */
   steps?: Partial<Record<CheckName, Step['run']>>
   cache?: (maxEntries: number) => TokenCache
@@ -53,7 +53,7 @@ export async function createPath(key: BenchKey, parts: PathParts = {}): Promise<
   const { clockTolerance } = resolved
   const keys = createKeySourceFor(resolved)
   await keys.warmUp()
-  const parse = parts.parse ?? parseToken
+  const parse = parts.parse ?? parseAccessToken
   const makeAccepted = parts.accepted ?? acceptedFor
   const cache = (parts.cache ?? createTokenCache)(resolved.tokenCacheEntries)
   const steps = activeSteps(resolved).map((step) => {

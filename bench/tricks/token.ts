@@ -1,10 +1,12 @@
 /**
- * Trick 1's plain alternative: src/token.ts's `parseToken` and src/crypto-node.ts's
- * `checkSignature` with a fresh buffer per call (`Buffer.allocUnsafe`, which Node serves from its
- * 8 KB pool for a token this size) in place of the one shared 16 KB scratch buffer. The rest is
- * copied unchanged, because the helpers of crypto-node.ts work on the shared buffer.
+ * The scratch buffer's plain alternative: src/token.ts's `parseAccessToken` (its header memo
+ * included, as in the product) and src/crypto-node.ts's `checkSignature` with a fresh buffer per
+ * call (`Buffer.allocUnsafe`, which Node serves from its 8 KB pool for a token this size) in
+ * place of the one shared 16 KB scratch buffer. The rest is copied unchanged, because the helpers
+ * of crypto-node.ts work on the shared buffer.
  */
 import { InvalidTokenError } from '../../src/errors.js'
+import { deepFreeze } from '../../src/immutable.js'
 import type { ResolvedOptions } from '../../src/options.js'
 import type { ParsedToken } from '../../src/token.js'
 import type { TokenClaims, TokenHeader } from '../../src/types.js'
@@ -61,7 +63,11 @@ function decodeJsonObject(bytes: Buffer, what: 'header' | 'payload'): Record<str
 }
 
 /** src/token.ts's `parseToken`, its bytes in a buffer of their own. */
-export function parseTokenAllocating(token: unknown, options: ResolvedOptions): ParsedToken {
+function parseTokenAllocatingOnce(
+  token: unknown,
+  options: ResolvedOptions,
+  knownHeader?: TokenHeader,
+): ParsedToken {
   if (typeof token !== 'string' || token.length === 0) {
     malformed('the token must be a non-empty string')
   }
@@ -73,11 +79,11 @@ export function parseTokenAllocating(token: unknown, options: ResolvedOptions): 
   const buffer = Buffer.allocUnsafe(token.length)
   if (decodeSegmentInto(token, second + 1, token.length, buffer, 0) === -1)
     malformed('not base64url')
-  const headerLength = decodeSegmentInto(token, 0, first, buffer, 0)
+  const headerLength = knownHeader === undefined ? decodeSegmentInto(token, 0, first, buffer, 0) : 0
   const payloadLength =
     headerLength === -1 ? -1 : decodeSegmentInto(token, first + 1, second, buffer, headerLength)
   if (payloadLength === -1) malformed('not base64url')
-  const header = decodeJsonObject(buffer.subarray(0, headerLength), 'header')
+  const header = knownHeader ?? decodeJsonObject(buffer.subarray(0, headerLength), 'header')
   const claims = decodeJsonObject(
     buffer.subarray(headerLength, headerLength + payloadLength),
     'payload',
@@ -100,4 +106,24 @@ export function checkSignatureAllocating(
   buffer.write(token, 0, end, 'latin1')
   const signatureLength = buffer.write(token.slice(end + 1), end, 'base64url')
   return verifier(buffer.subarray(0, end), buffer.subarray(end, end + signatureLength))
+}
+
+const headersByText = new Map<string, TokenHeader>()
+
+/** src/token.ts's `parseAccessToken` over {@link parseTokenAllocatingOnce}: the same header memo. */
+export function parseTokenAllocating(token: unknown, options: ResolvedOptions): ParsedToken {
+  if (typeof token !== 'string' || token.length > options.maxTokenLength) {
+    return parseTokenAllocatingOnce(token, options)
+  }
+  const end = token.indexOf('.')
+  if (end <= 0 || end > 512) return parseTokenAllocatingOnce(token, options)
+  const text = token.slice(0, end)
+  const known = headersByText.get(text)
+  const parsed = parseTokenAllocatingOnce(token, options, known)
+  if (known === undefined) {
+    deepFreeze(parsed.header)
+    if (headersByText.size >= 256) headersByText.delete(headersByText.keys().next().value as string)
+    headersByText.set(text, parsed.header)
+  }
+  return parsed
 }
