@@ -13,18 +13,12 @@
  *   npx tsx bench/dpop.ts            (BENCH_QUICK=1 for a short smoke run)
  */
 import { execFileSync } from 'node:child_process'
-import {
-  createHash,
-  generateKeyPairSync,
-  type KeyObject,
-  randomUUID,
-  sign,
-  verify,
-} from 'node:crypto'
+import { createHash, generateKeyPairSync, randomUUID, verify } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createValidator } from '../src/index.js'
 import { createMemoryReplayStore } from '../src/replay-store.js'
+import { mintProofs, thumbprintOf } from './lib/dpop-proofs.js'
 import { createBenchKeys, toJwks } from './lib/keys.js'
 import { type BenchCase, decideCase, runCases, sink } from './lib/measure.js'
 import { BENCH_DIR, prepareProcess, writeSection } from './lib/results.js'
@@ -39,8 +33,6 @@ const PROOFS = QUICK ? 15_000 : 90_000
 const BASELINE_COMMIT = 'ee2fbd6'
 const ORIGIN = 'https://api.example'
 
-const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64url')
-
 /** The core as it was before this issue, for the Bearer comparison. */
 async function loadBaseline(): Promise<typeof import('../src/index.js')> {
   const root = join(BENCH_DIR, '..')
@@ -53,35 +45,6 @@ async function loadBaseline(): Promise<typeof import('../src/index.js')> {
   return import(join(dir, 'src', 'index.ts'))
 }
 
-/** ES256 proofs for GET /orders, each with its own jti, all for `token`, made with `key`. */
-function makeProofs(key: KeyObject, token: string, count: number): string[] {
-  const jwk = key.export({ format: 'jwk' })
-  const header = b64url(
-    JSON.stringify({
-      typ: 'dpop+jwt',
-      alg: 'ES256',
-      jwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
-    }),
-  )
-  const ath = createHash('sha256').update(token).digest('base64url')
-  const iat = Math.floor(Date.now() / 1000)
-  const proofs: string[] = []
-  for (let i = 0; i < count; i++) {
-    const payload = b64url(
-      JSON.stringify({ htm: 'GET', htu: `${ORIGIN}/orders`, iat, jti: randomUUID(), ath }),
-    )
-    const input = `${header}.${payload}`
-    const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
-    proofs.push(`${input}.${b64url(signature)}`)
-  }
-  return proofs
-}
-
-function thumbprint(key: KeyObject): string {
-  const { crv, kty, x, y } = key.export({ format: 'jwk' })
-  return createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url')
-}
-
 async function cpuFigures() {
   const keys = createBenchKeys()
   const jwks = toJwks(keys.ec)
@@ -90,9 +53,9 @@ async function cpuFigures() {
   const now = Math.floor(Date.now() / 1000)
   const boundToken = mintToken(keys.ec, {
     ...entraClaims(now, Buffer.from(randomUUID())),
-    cnf: { jkt: thumbprint(client.publicKey) },
+    cnf: { jkt: thumbprintOf(client) },
   })
-  const proofs = makeProofs(client.privateKey, boundToken, PROOFS)
+  const proofs = mintProofs(client, boundToken, PROOFS, 'GET', `${ORIGIN}/orders`)
   const dpopValidator = createValidator({ ...options, dpop: { publicOrigin: ORIGIN } })
   let next = 0
   const dpopRequest = () => {

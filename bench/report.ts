@@ -96,6 +96,8 @@ interface Tricks {
   roundMs: number
   processPairs: number
   processRounds: number
+  /** Rounds per side in each pair of the DPoP rows (absent before they came). */
+  dpopRounds?: number
   paysAt: number
   results: {
     id: string
@@ -567,7 +569,7 @@ function tricksSection(section: Tricks): string[] {
   const lines = [
     '## Hot-path tricks: on and off',
     '',
-    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}STYLE.md keeps a trick that makes code less plain only while it saves ≥ ${(section.paysAt * 100).toFixed(0)} % of the path it sits on. _Off_ is the trick's plain alternative, built in bench/tricks/ over the same internal modules; _on_ is the same rebuilt path (bench/tricks/path.ts) with the product's own parts. RS256, ${section.tokenLength}-character tokens, default options (1,000-entry cache). Both sides warm up, then run alternately (on, off, off, on, ...) and are timed by wall clock (\`performance.now()\`); the table shows each side's fastest and median round. Cache-hit and rejection paths run both sides in one process, ${section.rounds} rounds of about ${section.roundMs} ms. Distinct-token paths allocate garbage whose collection a round of a few ms mostly misses, and a shared heap would bill one side's garbage to the other: there each side has a process of its own (${section.processPairs} pairs of processes per trick, as one process can run a few % faster than the next), the sides alternate ${section.processRounds} rounds of about ${section.roundMs} ms in each pair (a pool of ${fmtInt(section.poolSize)} tokens, so every token misses), and each side's GC pauses per token (collections seen by a PerformanceObserver over the measured rounds × their median pause) are added to its round figures; _GCs_ are young-generation + full collections per 10,000 tokens, and the GC pauses per token. Saving = (off − on) / off; a trick pays when both the fastest and the median rounds show ≥ ${(section.paysAt * 100).toFixed(0)} %. The two _check_ rows time the rebuilt path against the product's \`validator.decide\`: their saving should be about zero, and shows the resolution of the method. Run ${section.startedAt}.`,
+    `${section.quick ? '**Quick run (smoke test), not representative.** ' : ''}STYLE.md keeps a trick that makes code less plain only while it saves ≥ ${(section.paysAt * 100).toFixed(0)} % of the path it sits on. _Off_ is the trick's plain alternative, built in bench/tricks/ over the same internal modules; _on_ is the same rebuilt path (bench/tricks/path.ts) with the product's own parts. RS256, ${section.tokenLength}-character tokens, default options (1,000-entry cache). Both sides warm up, then run alternately (on, off, off, on, ...) and are timed by wall clock (\`performance.now()\`); the table shows each side's fastest and median round. Cache-hit and rejection paths run both sides in one process, ${section.rounds} rounds of about ${section.roundMs} ms. Distinct-token paths allocate garbage whose collection a round of a few ms mostly misses, and a shared heap would bill one side's garbage to the other: there each side has a process of its own (${section.processPairs} pairs of processes per trick, as one process can run a few % faster than the next), the sides alternate ${section.processRounds} rounds of about ${section.roundMs} ms in each pair (a pool of ${fmtInt(section.poolSize)} tokens, so every token misses), and each side's GC pauses per token (collections seen by a PerformanceObserver over the measured rounds × their median pause) are added to its round figures; _GCs_ are young-generation + full collections per 10,000 tokens, and the GC pauses per token. The DPoP rows run the same way on a validator with DPoP on: the bound RS256 token repeats (a hit of the bound-token cache) and each request brings a new ES256 proof, checked in full and its \`jti\` stored${section.dpopRounds === undefined ? '' : `; their sides alternate ${section.dpopRounds} rounds in each pair, as their young-generation collections come only every few thousand requests`}. Saving = (off − on) / off; a trick pays when both the fastest and the median rounds show ≥ ${(section.paysAt * 100).toFixed(0)} %. The _check_ rows time the rebuilt path against the product's \`validator.decide\`: their saving should be about zero, and shows the resolution of the method. Run ${section.startedAt}.`,
     '',
     '| trick | file | path | off (plain alternative) | on µs, min / median | off µs, min / median | saving, min / median | GCs per 10k, on / off | verdict |',
     '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |',
@@ -583,7 +585,7 @@ function tricksSection(section: Tricks): string[] {
         ? `**pays** (≥ ${(section.paysAt * 100).toFixed(0)} %)`
         : '**does not pay**'
     lines.push(
-      `| ${row.trick} | ${row.file} | ${row.path} | ${row.off} | ${us(row.onMinUs)} / ${us(row.onMedianUs)} | ${us(row.offMinUs)} / ${us(row.offMedianUs)} | ${pct(row.savingMin)} / ${pct(row.savingMedian)} | ${gc} | ${verdictText} |`,
+      `| $row.trick| $row.file| $row.path| $row.off| $us(row.onMinUs)/ ${us(row.onMedianUs)} | ${us(row.offMinUs)} / $us(row.offMedianUs)| $pct(row.savingMin)/ ${pct(row.savingMedian)} | ${gc} | ${verdictText} |`,
     )
   }
   lines.push(

@@ -22,7 +22,8 @@
  *   side's GC pauses per token (collections counted by a PerformanceObserver over the measured
  *   rounds, times their median pause) are added to its round figures. Collections per 10,000 tokens are reported for each side.
  * RS256 (RSA-2048), Entra-sized tokens: the cheapest verification, so the largest share any trick
- * can claim.
+ * can claim. The DPoP pairs (`dpop`, processes mode) send one bound token, a hit of the
+ * bound-token cache, with a new ES256 proof per request: their path is the proof's check.
  *
  *   npm run bench:tricks              (BENCH_QUICK=1 for a short smoke run)
  */
@@ -38,10 +39,12 @@ import { createValidator } from '../src/index.js'
 import type { TokenState } from '../src/pipeline.js'
 import type { RequestLike } from '../src/request.js'
 import { checkExpiry, parseToken } from '../src/token.js'
+import { mintProofs, thumbprintOf } from './lib/dpop-proofs.js'
 import { createBenchKeys, loadBenchKeys, saveBenchKeys, toJwks } from './lib/keys.js'
 import { ensureTmp, prepareProcess, writeSection } from './lib/results.js'
 import { AUDIENCE, entraClaims, flat, ISSUER, mintPool, mintToken } from './lib/tokens.js'
 import { writeReport } from './report.js'
+import { plainProofStep } from './tricks/dpop.js'
 import { readAuthInfoFreshLists } from './tricks/lists.js'
 import { createPath, type DecidePath, type PathParts } from './tricks/path.js'
 import { acceptedLiteral, authInfoLiteral } from './tricks/records.js'
@@ -81,7 +84,7 @@ const PROCESS_WARMUP_OPS = QUICK ? 1_500 : 4_000
 /** What a trick must save, of its plain path. */
 export const PAYS_AT = 0.03
 
-type Scenario = 'stream' | 'retained' | 'burst' | 'hit' | 'reject'
+type Scenario = 'stream' | 'retained' | 'burst' | 'hit' | 'reject' | 'dpop'
 type Mode = 'interleaved' | 'processes'
 
 /** Distinct-token paths allocate what the garbage collector then handles: a process per side. */
@@ -91,6 +94,7 @@ const MODE_OF: Record<Scenario, Mode> = {
   burst: 'processes',
   hit: 'interleaved',
   reject: 'interleaved',
+  dpop: 'processes',
 }
 
 const SCENARIOS: Record<Scenario, string> = {
@@ -102,7 +106,26 @@ const SCENARIOS: Record<Scenario, string> = {
     'one distinct-token `decide()`, one-off tokens after a burst in which the cache took every token (the warm-up: a repeated token hits once every 64 requests)',
   hit: 'one cache hit through `decide()`, cache full, the header a new string each request as from the HTTP parser',
   reject: 'one rejection (expired token) through `decide()`',
+  dpop: 'one DPoP request through `decide()`: its bound token repeats (a hit of the bound-token cache), its ES256 proof is new (checked in full, its `jti` stored)',
 }
+
+/**
+ * The DPoP path's options (Bearer accepted too; proofs accepted for the longest age allowed, as
+ * they are minted before the pair starts) and its one request target.
+ */
+const DPOP = { publicOrigin: 'https://api.example', maxProofAge: 600 }
+const DPOP_PATH = '/orders'
+/**
+ * Processes mode, DPoP pairs: rounds per side in each pair. A side's young-generation
+ * collections come every few thousand requests, a few ms each: 40 rounds of a few ms would see
+ * one or two per process, and one more or less would move the figure by 2 %.
+ */
+const DPOP_ROUNDS = QUICK ? 20 : 160
+/**
+ * Proofs minted for each DPoP pair, one per request of a side (warm-up, calibration, rounds of
+ * 6 ms at down to 30 µs a request); each side process has a replay store of its own.
+ */
+const DPOP_PROOFS = PROCESS_WARMUP_OPS + 5 * 64 + DPOP_ROUNDS * Math.ceil((ROUND_MS * 1000) / 30)
 
 interface PairSpec {
   id: string
@@ -117,6 +140,8 @@ interface PairSpec {
    * decides per process, and some processes only are hit: it takes more pairs to see it.
    */
   processPairs?: number
+  /** Processes mode: rounds per side in each pair, when not PROCESS_ROUNDS. */
+  processRounds?: number
 }
 
 function captureStackOnExpiry(state: TokenState): void {
@@ -145,6 +170,16 @@ const PAIRS: PairSpec[] = [
     scenario: 'hit',
     off: "the product's validator",
     parts: 'product',
+  },
+  {
+    id: 'check-dpop',
+    trick:
+      "harness check: bench/tricks/path.ts's DPoP path against the product's `validator.decide`",
+    file: 'bench/tricks/path.ts',
+    scenario: 'dpop',
+    off: "the product's validator",
+    parts: 'product',
+    processRounds: DPOP_ROUNDS,
   },
   {
     id: 'scratch-buffer',
@@ -227,6 +262,26 @@ const PAIRS: PairSpec[] = [
     parts: { strictProbe: true },
   },
   {
+    id: 'proof-header',
+    trick:
+      "a DPoP proof header text kept with what it gives: the decoded header, the jwk's thumbprint, imported key and verifier (1,024 texts)",
+    file: 'src/dpop.ts',
+    scenario: 'dpop',
+    off: "every proof's header decoded and parsed, its jwk hashed (RFC 7638), imported and given a verifier",
+    parts: { dpop: DPOP, steps: { dpop_proof: plainProofStep('header') } },
+    processRounds: DPOP_ROUNDS,
+  },
+  {
+    id: 'proof-htu',
+    trick:
+      "normal forms of recent URIs kept (256 of up to 512 characters), and a proof's `htu` equal to the request's URI taken as is",
+    file: 'src/dpop.ts, src/request.ts',
+    scenario: 'dpop',
+    off: "the request's URI and the proof's `htu` normalised (`normalizeHtu`) for every request",
+    parts: { dpop: DPOP, steps: { dpop_proof: plainProofStep('htu') } },
+    processRounds: DPOP_ROUNDS,
+  },
+  {
     id: 'no-stack-trace',
     trick: 'no stack trace captured (`Error.stackTraceLimit = 0` around `super`)',
     file: 'src/errors.ts',
@@ -279,6 +334,8 @@ interface Side {
 
 interface Shared {
   keysPath: string
+  /** DPoP proofs of the current pair, all for `Tokens.bound`. */
+  proofsPath: string
   tokensPath: string
 }
 
@@ -286,6 +343,8 @@ interface Tokens {
   pool: string[]
   hot: string
   expired: string
+  /** Bound to the ES256 bench key (`cnf.jkt`), which signs the DPoP proofs. */
+  bound: string
 }
 
 const requestOf = (header: string): RequestLike => ({
@@ -305,7 +364,27 @@ function expectAuth(decision: Decision): void {
 }
 
 /** One side of a pair over its scenario. */
-function sideOf(decide: DecidePath, scenario: Scenario, tokens: Tokens): Side {
+function sideOf(decide: DecidePath, scenario: Scenario, tokens: Tokens, proofsPath: string): Side {
+  if (scenario === 'dpop') {
+    const authorization = flat(`DPoP ${tokens.bound}`)
+    const proofs = JSON.parse(readFileSync(proofsPath, 'utf8')) as string[]
+    const requests = proofs.map(
+      (proof): RequestLike => ({
+        method: 'GET',
+        url: DPOP_PATH,
+        rawHeaders: ['Host', 'api.example', 'Authorization', authorization, 'DPoP', flat(proof)],
+      }),
+    )
+    let next = 0
+    return {
+      prepare() {},
+      run(n) {
+        if (next + n > requests.length)
+          throw new Error('the DPoP proofs ran out: raise DPOP_PROOFS')
+        for (let i = 0; i < n; i++) expectAuth(decide(requests[next++] as RequestLike))
+      },
+    }
+  }
   const hot = requestOf(flat(`Bearer ${tokens.hot}`))
   if (scenario === 'stream' || scenario === 'retained' || scenario === 'burst') {
     const requests = tokens.pool.map((token) => requestOf(flat(`Bearer ${token}`)))
@@ -356,9 +435,15 @@ function sideOf(decide: DecidePath, scenario: Scenario, tokens: Tokens): Side {
 async function decideOf(spec: PairSpec, side: 'on' | 'off', shared: Shared) {
   const key = loadBenchKeys(shared.keysPath).rsa
   const tokens = JSON.parse(readFileSync(shared.tokensPath, 'utf8')) as Tokens
-  if (side === 'on') return { decide: await createPath(key), tokens }
+  const dpop = spec.scenario === 'dpop' ? { dpop: DPOP } : {}
+  if (side === 'on') return { decide: await createPath(key, dpop), tokens }
   if (spec.parts !== 'product') return { decide: await createPath(key, spec.parts), tokens }
-  const validator = createValidator({ issuer: ISSUER, audience: AUDIENCE, keys: toJwks(key) })
+  const validator = createValidator({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: toJwks(key),
+    ...dpop,
+  })
   await validator.warmUp()
   const decide: DecidePath = (request) => {
     const decision = validator.decide(request)
@@ -421,8 +506,8 @@ function summarise(
 async function interleaved(spec: PairSpec, shared: Shared): Promise<TrickResult> {
   const onPath = await decideOf(spec, 'on', shared)
   const offPath = await decideOf(spec, 'off', shared)
-  const on = sideOf(onPath.decide, spec.scenario, onPath.tokens)
-  const off = sideOf(offPath.decide, spec.scenario, offPath.tokens)
+  const on = sideOf(onPath.decide, spec.scenario, onPath.tokens, shared.proofsPath)
+  const off = sideOf(offPath.decide, spec.scenario, offPath.tokens, shared.proofsPath)
   // Batch size: about ROUND_MS of the faster side (a hit-path batch is capped by MAX_FRESH).
   let perOp = Number.POSITIVE_INFINITY
   for (let i = 0; i < 5; i++) perOp = Math.min(perOp, timed(on, 64), timed(off, 64))
@@ -451,7 +536,7 @@ type FromSide = { perOpUs: number } | { us: number } | { gc: GcCount }
 /** A child process holding one side of a pair: runs rounds when told, answers their cost. */
 async function serveSide(spec: PairSpec, which: 'on' | 'off', shared: Shared): Promise<void> {
   const { decide, tokens } = await decideOf(spec, which, shared)
-  const side = sideOf(decide, spec.scenario, tokens)
+  const side = sideOf(decide, spec.scenario, tokens, shared.proofsPath)
   side.run(PROCESS_WARMUP_OPS)
   let measuring = false
   let measuredOps = 0
@@ -540,7 +625,7 @@ async function inProcesses(spec: PairSpec, shared: Shared): Promise<TrickResult>
     const perOpUs = Math.min(...ready.map((answer) => answer.perOpUs))
     if (n === 0) n = Math.max(1, Math.ceil((ROUND_MS * 1000) / perOpUs))
     const round = async (side: typeof off) => ((await side.ask({ ops: n })) as { us: number }).us
-    for (let r = 0; r < PROCESS_ROUNDS; r++) {
+    for (let r = 0; r < (spec.processRounds ?? PROCESS_ROUNDS); r++) {
       if (r % 2 === pair % 2) {
         onUs.push(await round(onSide))
         offUs.push(await round(off))
@@ -599,6 +684,7 @@ if (process.argv[2] === '--pair') {
   const tmp = ensureTmp()
   const shared: Shared = {
     keysPath: join(tmp, 'tricks-keys.json'),
+    proofsPath: join(tmp, 'tricks-proofs.json'),
     tokensPath: join(tmp, 'tricks-tokens.json'),
   }
   const keys = createBenchKeys()
@@ -609,6 +695,10 @@ if (process.argv[2] === '--pair') {
     pool: mintPool(keys.rsa, POOL_SIZE, now),
     hot: mintPool(keys.rsa, 1, now)[0] as string,
     expired: mintToken(keys.rsa, entraClaims(now - 6 * 3600, randomBytes(24))),
+    bound: mintToken(keys.rsa, {
+      ...entraClaims(now, randomBytes(24)),
+      cnf: { jkt: thumbprintOf(keys.ec) },
+    }),
   }
   writeFileSync(shared.tokensPath, JSON.stringify(tokens))
   console.error(
@@ -618,6 +708,12 @@ if (process.argv[2] === '--pair') {
   const results: TrickResult[] = []
   for (const spec of PAIRS) {
     if (only !== undefined && !only.includes(spec.id)) continue
+    if (spec.scenario === 'dpop') {
+      // Fresh proofs for each pair: a proof is accepted for up to 600 s after it was made.
+      const htu = `${DPOP.publicOrigin}${DPOP_PATH}`
+      const proofs = mintProofs(keys.ec, tokens.bound, DPOP_PROOFS, 'GET', htu)
+      writeFileSync(shared.proofsPath, JSON.stringify(proofs))
+    }
     const result =
       MODE_OF[spec.scenario] === 'processes'
         ? await inProcesses(spec, shared)
@@ -644,6 +740,7 @@ if (process.argv[2] === '--pair') {
       warmupMs: WARMUP_MS,
       processPairs: PROCESS_PAIRS,
       processRounds: PROCESS_ROUNDS,
+      dpopRounds: DPOP_ROUNDS,
       processWarmupOps: PROCESS_WARMUP_OPS,
       paysAt: PAYS_AT,
       results,

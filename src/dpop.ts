@@ -6,14 +6,15 @@
  * proof: the access token itself is verified with the issuer's keys, and bound to the proof by
  * its `cnf.jkt` (the thumbprint of this `jwk`) and the proof to the token by `ath`.
  *
- * Imported keys are kept by thumbprint (a client signs every proof with one key), so a repeated
- * key costs a hash, not an import; the thumbprint covers every member that makes the public key.
+ * A proof header seen lately (a client sends the same one with every proof) is not decoded,
+ * hashed or imported again; the thumbprint covers every member that makes the public key.
  */
-import { createVerifier, importProofKey, type PublicKey, sha256Base64url } from '#crypto'
+import { createVerifier, importProofKey, sha256Base64url } from '#crypto'
 import type { AuthorizationInput } from './authorization.js'
 import { InvalidDpopProofError, type RejectionReason, UseDpopNonceError } from './errors.js'
 import { normalizeHtu } from './htu.js'
 import type { ResolvedDpopOptions, ResolvedOptions } from './options.js'
+import { remember } from './remembered.js'
 import { checkSignature, parseToken } from './token.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 import type { SignatureVerifier } from './verify.js'
@@ -77,84 +78,66 @@ export function accessTokenHash(token: string): string {
 }
 
 /**
- * Hot-path memos (bench/dpop.ts measures them): a client repeats its proof header, its `htu` and
- * its token, so their derived values are kept, each map bounded, its oldest entry going first.
- * Every value is a pure function of its key's exact text.
+ * Hot-path memos (bench/tricks.ts measures each on and off: "proof-header", "proof-htu"): a
+ * client repeats its proof header and its `htu`, so what they give is kept by their exact text,
+ * each table bounded, its oldest entry going first. Every value is a pure function of its text.
  */
-interface KnownHeader {
+export interface KnownProofHeader {
   /** The decoded header, passed to parseToken instead of decoding the same text again. */
   readonly header: TokenHeader
+  /** RFC 7638 thumbprint of its `jwk`; `undefined` when the jwk has no thumbprint. */
   readonly jkt: string | undefined
+  /** The imported `jwk`'s verifier for the header's `alg`; `undefined` when it cannot be made. */
   readonly verifier: SignatureVerifier | undefined
 }
-const knownHeaders = new Map<string, KnownHeader>()
-const MAX_MEMO = 1_024
-const normalHtus = new Map<string, string | undefined>()
-let lastToken = ''
-let lastTokenHash = ''
+// A header text is at most a token's length (maxTokenLength); an RSA key's is over 512 characters.
+const MAX_PROOF_HEADERS = 1_024
+const knownHeaders = new Map<string, KnownProofHeader>()
+const normalHtus = new Map<string, string>()
 
-function remember<V>(memo: Map<string, V>, key: string, value: V): V {
-  if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value as string)
-  memo.set(key, value)
-  return value
-}
-
-/** {@link normalizeHtu}, remembered for recent values. */
+/**
+ * {@link normalizeHtu}, remembered for recent URIs (the request's and the proof's `htu`), as
+ * src/remembered.ts keeps texts; a value that is no URI is refused, and not kept.
+ */
 export function normalizeHtuCached(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
   const known = normalHtus.get(value)
-  return known !== undefined || normalHtus.has(value)
-    ? known
-    : remember(normalHtus, value, normalizeHtu(value))
+  if (known !== undefined) return known
+  const normal = normalizeHtu(value)
+  return normal === undefined ? undefined : remember(normalHtus, value, normal)
 }
 
-/** {@link accessTokenHash}, remembered for the last token (a repeated token is the common case). */
-function tokenHash(token: string): string {
-  if (token !== lastToken) {
-    lastTokenHash = accessTokenHash(token)
-    lastToken = token
-  }
-  return lastTokenHash
+/** The header a proof header text decoded to when it last passed the header rules, if kept. */
+export function knownProofHeader(text: string): KnownProofHeader | undefined {
+  return text === '' ? undefined : knownHeaders.get(text)
 }
 
-interface ProofKey {
-  readonly key: PublicKey
-  readonly verifiers: Map<string, SignatureVerifier | undefined>
-}
-
-// Imported proof keys by thumbprint; the oldest goes when full. A thumbprint names one public key.
-const MAX_PROOF_KEYS = 1_024
-const proofKeys = new Map<string, ProofKey>()
-
-function verifierFor(jwk: Readonly<Record<string, unknown>>, jkt: string, alg: string) {
-  let entry = proofKeys.get(jkt)
-  if (entry === undefined) {
+/**
+ * A proof header that passed the header rules, with its `jwk`'s thumbprint and verifier (only
+ * the members the thumbprint covers are imported: what was hashed is what verifies).
+ */
+export function readProofKey(
+  header: TokenHeader,
+  jwk: Readonly<Record<string, unknown>>,
+): KnownProofHeader {
+  const jkt = computeJwkThumbprint(jwk)
+  let verifier: SignatureVerifier | undefined
+  if (jkt !== undefined) {
     const members = REQUIRED_MEMBERS[jwk.kty as string] as readonly string[]
-    // Only the members the thumbprint covers: what was hashed is what is imported.
     const key = importProofKey(Object.fromEntries(members.map((name) => [name, jwk[name]])))
-    if (key === undefined) return undefined
-    entry = { key, verifiers: new Map() }
-    if (proofKeys.size >= MAX_PROOF_KEYS) proofKeys.delete(proofKeys.keys().next().value as string)
-    proofKeys.set(jkt, entry)
+    verifier = key === undefined ? undefined : createVerifier(key, header.alg as string)
   }
-  if (!entry.verifiers.has(alg)) entry.verifiers.set(alg, createVerifier(entry.key, alg))
-  return entry.verifiers.get(alg)
+  return { header: Object.freeze(header), jkt, verifier }
 }
 
-/** The thumbprint and verifier of a proof header that passed the header rules, kept by its text. */
-function rememberHeader(
+/** {@link readProofKey}, kept as the value of the header's text. */
+export function rememberProofHeader(
   text: string,
   header: TokenHeader,
   jwk: Readonly<Record<string, unknown>>,
-): KnownHeader {
-  const jkt = computeJwkThumbprint(jwk)
-  const alg = header.alg as string
-  const known: KnownHeader = {
-    header: Object.freeze(header),
-    jkt,
-    verifier: jkt === undefined ? undefined : verifierFor(jwk, jkt, alg),
-  }
-  if (knownHeaders.size >= MAX_PROOF_KEYS) {
+): KnownProofHeader {
+  const known = readProofKey(header, jwk)
+  if (knownHeaders.size >= MAX_PROOF_HEADERS) {
     knownHeaders.delete(knownHeaders.keys().next().value as string)
   }
   knownHeaders.set(text, known)
@@ -162,7 +145,7 @@ function rememberHeader(
 }
 
 /** The one proof of a request's `DPoP` header lines (§4.3 check 1). */
-function onlyProof(input: AuthorizationInput): string {
+export function onlyProof(input: AuthorizationInput): string {
   const value = typeof input === 'string' ? input : input?.length === 1 ? input[0] : input
   if (value === undefined || (Array.isArray(value) && value.length === 0)) {
     fail('missing_proof', 'the request carries no DPoP proof')
@@ -196,7 +179,7 @@ export function checkDpopProof(
   // seen before is not decoded again, and its thumbprint and verifier come with it. The rules
   // below still run on it, as they depend on this validator's options.
   const headerText = proof.slice(0, Math.max(proof.indexOf('.'), 0))
-  const known = headerText === '' ? undefined : knownHeaders.get(headerText)
+  const known = knownProofHeader(headerText)
   let parsed: ReturnType<typeof parseToken>
   try {
     parsed = parseToken(proof, options, known?.header)
@@ -229,7 +212,7 @@ export function checkDpopProof(
       fail('bad_proof_key', 'the DPoP proof jwk must be a public key', 'jwk')
     }
   }
-  const { jkt, verifier } = known ?? rememberHeader(headerText, header, members)
+  const { jkt, verifier } = known ?? rememberProofHeader(headerText, header, members)
   if (jkt === undefined || verifier === undefined) {
     fail('bad_proof_key', 'the DPoP proof jwk is not a usable key for its alg', 'jwk')
   }
@@ -260,7 +243,7 @@ export function checkDpopProof(
   if (iat < now - dpop.maxProofAge - options.clockTolerance) {
     fail('stale_proof', 'the DPoP proof is too old (iat)', 'iat')
   }
-  if (typeof ath !== 'string' || ath !== tokenHash(token)) {
+  if (typeof ath !== 'string' || ath !== accessTokenHash(token)) {
     fail('wrong_proof_token', 'the DPoP proof ath does not match the access token', 'ath')
   }
   const cnf = claims.cnf as { jkt?: unknown } | undefined

@@ -5,7 +5,7 @@
 import fc from 'fast-check'
 import { calculateJwkThumbprint } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { computeJwkThumbprint } from '../../src/dpop.js'
+import { computeJwkThumbprint, normalizeHtuCached } from '../../src/dpop.js'
 import { normalizeHtu } from '../../src/htu.js'
 
 const UNRESERVED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~'
@@ -119,5 +119,43 @@ describe('computeJwkThumbprint', () => {
       ),
       { numRuns: 200 },
     )
+  })
+})
+
+describe('normalizeHtuCached', () => {
+  // A few texts repeat (the table answers), some are not URIs (never kept), some are longer than
+  // a remembered text may be, and some differ from a kept one by one character or its case.
+  const text = fc.oneof(
+    fc.constantFrom(
+      'https://api.example/orders',
+      'HTTPS://API.example:443/orders',
+      'https://api.example/orders/',
+      'https://api.example/Orders',
+      'http://api.example/orders',
+      'not a uri',
+      '',
+    ),
+    fc.webUrl({ withQueryParameters: true, withFragments: true }),
+    fc.string({ maxLength: 40 }),
+    fc.nat(600).map((n) => `https://api.example/${'a'.repeat(n)}`),
+  )
+
+  it('answers as normalizeHtu over any sequence of texts, repeated or not', () => {
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 400 }), (texts) => {
+        for (const value of texts) expect(normalizeHtuCached(value)).toBe(normalizeHtu(value))
+        // Again, in reverse: every answer now may come from the table.
+        for (const value of texts.reverse()) {
+          expect(normalizeHtuCached(value)).toBe(normalizeHtu(value))
+        }
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it('answers undefined for a value that is not a string', () => {
+    for (const value of [undefined, null, 1, {}, ['https://api.example/']]) {
+      expect(normalizeHtuCached(value)).toBeUndefined()
+    }
   })
 })
