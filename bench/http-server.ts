@@ -5,7 +5,7 @@
  *
  * IPC: sends `{ ready: port }` once listening; answers `'cpu'` with `{ cpu: process.cpuUsage() }`.
  */
-import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import { createPublicKey, type JsonWebKey, verify } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type RequestHandler } from 'express'
@@ -67,6 +67,51 @@ async function fastJwtMiddleware(): Promise<RequestHandler> {
   }
 }
 
+/**
+ * The least a verifying middleware can do, written by hand: the RS256 signature with a key
+ * prepared per kid at startup, the header and payload decoded and parsed, iss, aud and exp
+ * compared. No cache, no options, no challenge: a reference, not a product.
+ */
+async function floorMiddleware(): Promise<RequestHandler> {
+  const response = await fetch(jwksUri)
+  const { keys } = (await response.json()) as { keys: (JsonWebKey & { kid: string })[] }
+  const publicKeys = new Map(
+    keys.map((jwk) => [jwk.kid, createPublicKey({ key: jwk, format: 'jwk' })]),
+  )
+  return (req, res, next) => {
+    const header = req.headers.authorization
+    if (header === undefined || !header.startsWith('Bearer ')) {
+      res.status(401).end()
+      return
+    }
+    const token = header.slice(7)
+    const first = token.indexOf('.')
+    const second = token.indexOf('.', first + 1)
+    try {
+      const { kid, alg } = JSON.parse(
+        Buffer.from(token.slice(0, first), 'base64url').toString('utf8'),
+      ) as { kid?: string; alg?: string }
+      const key = kid === undefined ? undefined : publicKeys.get(kid)
+      if (key === undefined || alg !== 'RS256') throw new Error('no key')
+      const claims = JSON.parse(
+        Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'),
+      ) as { iss?: string; aud?: string; exp?: number }
+      const signature = Buffer.from(token.slice(second + 1), 'base64url')
+      if (!verify('sha256', Buffer.from(token.slice(0, second)), key, signature)) {
+        throw new Error('bad signature')
+      }
+      if (claims.iss !== ISSUER || claims.aud !== AUDIENCE) throw new Error('not for us')
+      if (typeof claims.exp !== 'number' || claims.exp <= Date.now() / 1000)
+        throw new Error('expired')
+      ;(req as unknown as { auth: unknown }).auth = claims
+    } catch {
+      res.status(401).end()
+      return
+    }
+    next()
+  }
+}
+
 async function expressApp(target: Target): Promise<express.Express> {
   const app = express()
   switch (target) {
@@ -93,6 +138,9 @@ async function expressApp(target: Target): Promise<express.Express> {
       break
     case 'express-fast-jwt':
       app.use(await fastJwtMiddleware())
+      break
+    case 'express-floor':
+      app.use(await floorMiddleware())
       break
     case 'express-noop':
       // The least any authentication middleware does: an async function that reads the header.

@@ -147,7 +147,8 @@ function load(port: number, seconds: number, mode: Mode, pool: readonly string[]
 }
 
 /** Whether a target verifies tokens (its distinct figures need every token new). */
-const isPeerOrOurs = (target: Target) => isPeer(target) || target.endsWith('-bearer-guard')
+const isPeerOrOurs = (target: Target) =>
+  isPeer(target) || target.endsWith('-bearer-guard') || target.endsWith('-floor')
 
 /** One measured window of one target. */
 interface Pass {

@@ -7,6 +7,7 @@ export const TARGETS = [
   'express-oauth2-jwt-bearer',
   'express-jwt',
   'express-fast-jwt',
+  'express-floor',
   'koa-bare',
   'koa-noop',
   'koa-bearer-guard',
@@ -23,6 +24,8 @@ export const TARGET_LABELS: Readonly<Record<Target, string>> = {
   'express-oauth2-jwt-bearer': 'Express + express-oauth2-jwt-bearer',
   'express-jwt': 'Express + express-jwt + jwks-rsa',
   'express-fast-jwt': 'Express + fast-jwt (prepared verifier per key, its cache on)',
+  'express-floor':
+    'Express + a hand-written floor middleware (crypto.verify with a prepared key, base64url decode, JSON.parse, iss/aud/exp; reference)',
   'koa-bare': 'bare Koa 3',
   'koa-noop': 'Koa + an async middleware that only reads the header (reference)',
   'koa-bearer-guard': 'Koa + bearer-guard',
@@ -31,7 +34,12 @@ export const TARGET_LABELS: Readonly<Record<Target, string>> = {
 
 /** Targets that verify tokens with another library. */
 export function isPeer(target: Target): boolean {
-  return !target.endsWith('-bare') && !target.endsWith('-noop') && !target.endsWith('-bearer-guard')
+  return (
+    !target.endsWith('-bare') &&
+    !target.endsWith('-noop') &&
+    !target.endsWith('-floor') &&
+    !target.endsWith('-bearer-guard')
+  )
 }
 
 export function bareOf(target: Target): Target {
