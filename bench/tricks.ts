@@ -23,7 +23,10 @@
  *   rounds, times their median pause) are added to its round figures. Collections per 10,000 tokens are reported for each side.
  * RS256 (RSA-2048), Entra-sized tokens: the cheapest verification, so the largest share any trick
  * can claim. The DPoP pairs (`dpop`, processes mode) send one bound token, a hit of the
- * bound-token cache, with a new ES256 proof per request: their path is the proof's check.
+ * bound-token cache, with a new ES256 proof per request: their path is the proof's check. The
+ * multi-issuer pairs (`multi-stream`, `multi-hit`) time the product's `createMultiIssuerValidator`
+ * against the same from a copy of src/ with the trick's lines replaced (bench/tricks/variant.ts);
+ * their check pair replaces nothing.
  *
  *   npm run bench:tricks              (BENCH_QUICK=1 for a short smoke run)
  */
@@ -35,7 +38,7 @@ import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { readAuthInfo } from '../src/caller-rules.js'
 import type { Decision } from '../src/decision.js'
-import { createValidator } from '../src/index.js'
+import { createMultiIssuerValidator, createValidator } from '../src/index.js'
 import type { TokenState } from '../src/pipeline.js'
 import type { RequestLike } from '../src/request.js'
 import { checkExpiry, parseToken } from '../src/token.js'
@@ -54,6 +57,7 @@ import {
   createRenewEveryHitCache,
   createStringKeyCache,
 } from './tricks/token-cache.js'
+import { importVariant, type Variant, writeVariant } from './tricks/variant.js'
 
 prepareProcess()
 
@@ -84,7 +88,15 @@ const PROCESS_WARMUP_OPS = QUICK ? 1_500 : 4_000
 /** What a trick must save, of its plain path. */
 export const PAYS_AT = 0.03
 
-type Scenario = 'stream' | 'retained' | 'burst' | 'hit' | 'reject' | 'dpop'
+type Scenario =
+  | 'stream'
+  | 'retained'
+  | 'burst'
+  | 'hit'
+  | 'reject'
+  | 'dpop'
+  | 'multi-stream'
+  | 'multi-hit'
 type Mode = 'interleaved' | 'processes'
 
 /** Distinct-token paths allocate what the garbage collector then handles: a process per side. */
@@ -95,6 +107,20 @@ const MODE_OF: Record<Scenario, Mode> = {
   hit: 'interleaved',
   reject: 'interleaved',
   dpop: 'processes',
+  'multi-stream': 'processes',
+  'multi-hit': 'interleaved',
+}
+
+/** The workload of each scenario: the multi-issuer ones send what their single-issuer ones do. */
+const WORKLOAD_OF: Record<Scenario, Scenario> = {
+  stream: 'stream',
+  retained: 'retained',
+  burst: 'burst',
+  hit: 'hit',
+  reject: 'reject',
+  dpop: 'dpop',
+  'multi-stream': 'stream',
+  'multi-hit': 'hit',
 }
 
 const SCENARIOS: Record<Scenario, string> = {
@@ -106,6 +132,10 @@ const SCENARIOS: Record<Scenario, string> = {
     'one distinct-token `decide()`, one-off tokens after a burst in which the cache took every token (the warm-up: a repeated token hits once every 64 requests)',
   hit: 'one cache hit through `decide()`, cache full, the header a new string each request as from the HTTP parser',
   reject: 'one rejection (expired token) through `decide()`',
+  'multi-stream':
+    "one distinct-token `decide()` of a multi-issuer validator (two issuers, the token's second), a stream of one-off tokens",
+  'multi-hit':
+    'one cache hit through `decide()` of a multi-issuer validator (two issuers), the header a new string each request',
   dpop: 'one DPoP request through `decide()`: its bound token repeats (a hit of the bound-token cache), its ES256 proof is new (checked in full, its `jti` stored)',
 }
 
@@ -133,8 +163,12 @@ interface PairSpec {
   file: string
   scenario: Scenario
   off: string
-  /** The plain alternative's parts; `'product'` for a check pair against `validator.decide`. */
-  parts: PathParts | 'product'
+  /**
+   * The plain alternative's parts; `'product'` for a check pair against `validator.decide`; a
+   * variant for a multi-issuer trick: its `on` side is the product's multi-issuer validator, its
+   * `off` side the same from a copy of src/ with the trick taken out (bench/tricks/variant.ts).
+   */
+  parts: PathParts | 'product' | { variant: Variant }
   /**
    * Processes mode: pairs of processes for this trick, when not PROCESS_PAIRS. V8's pretenuring
    * decides per process, and some processes only are hit: it takes more pairs to see it.
@@ -180,6 +214,15 @@ const PAIRS: PairSpec[] = [
     off: "the product's validator",
     parts: 'product',
     processRounds: DPOP_ROUNDS,
+  },
+  {
+    id: 'check-multi',
+    trick:
+      "harness check: the product's multi-issuer validator against the same from a copy of src/ (bench/tricks/variant.ts), nothing taken out",
+    file: 'bench/tricks/variant.ts',
+    scenario: 'multi-stream',
+    off: 'the copy of src/',
+    parts: { variant: { file: 'src/issuers.ts', replace: [] } },
   },
   {
     id: 'scratch-buffer',
@@ -280,6 +323,58 @@ const PAIRS: PairSpec[] = [
     off: "the request's URI and the proof's `htu` normalised (`normalizeHtu`) for every request",
     parts: { dpop: DPOP, steps: { dpop_proof: plainProofStep('htu') } },
     processRounds: DPOP_ROUNDS,
+  },
+  {
+    id: 'parse-handover',
+    trick:
+      "a multi-issuer validator hands its parse of the token (read for `iss`) to the issuer's validator, which would parse the token again",
+    file: 'src/parsed-handover.ts, src/issuers.ts',
+    scenario: 'multi-stream',
+    off: "the issuer's validator parses the token again",
+    parts: {
+      variant: {
+        file: 'src/issuers.ts',
+        replace: [
+          [': handOver(token, parsed, () => run(route.validator))', ': run(route.validator)'],
+        ],
+      },
+    },
+  },
+  {
+    id: 'recall-held-only',
+    trick:
+      "a multi-issuer validator remembers an acceptance only while its issuer's validator's cache holds the token (not a one-off token its doorkeeper turned away)",
+    file: 'src/issuers.ts, src/validator.ts',
+    scenario: 'multi-stream',
+    off: 'every acceptance remembered, with its AuthInfo (the last 1,000)',
+    parts: {
+      variant: {
+        file: 'src/issuers.ts',
+        replace: [['    if (reusable && !route.holds(token)) return\n', '']],
+      },
+    },
+  },
+  {
+    id: 'recall-route',
+    trick:
+      "a multi-issuer validator remembers accepted tokens with their issuer's validator: a repeated token is routed by one lookup",
+    file: 'src/issuers.ts',
+    scenario: 'multi-hit',
+    off: "every token's header parsed strictly and the token decoded for its `iss`, then the issuer's validator (whose cache answers)",
+    parts: {
+      variant: {
+        file: 'src/issuers.ts',
+        replace: [
+          [
+            `    const peeked = peekCredentials(authorization, schemes)
+    const known = peeked === undefined ? undefined : recall(peeked.token)
+    if (known !== undefined) {`,
+            `    const known = undefined as Remembered | undefined
+    if (known !== undefined) {`,
+          ],
+        ],
+      },
+    },
   },
   {
     id: 'no-stack-trace',
@@ -431,10 +526,39 @@ function sideOf(decide: DecidePath, scenario: Scenario, tokens: Tokens, proofsPa
   }
 }
 
+/** Where the parent writes a variant pair's copy of src/, for both sides' processes. */
+const variantDir = (id: string) => join(ensureTmp(), 'tricks-variants', id)
+
+/** `validator.decide`, which must answer at once (keys are loaded beforehand). */
+function decideAtOnce(validator: { decide(request: RequestLike): Decision | Promise<Decision> }) {
+  const decide: DecidePath = (request) => {
+    const decision = validator.decide(request)
+    if (decision instanceof Promise) throw new Error('the validator had to wait')
+    return decision
+  }
+  return decide
+}
+
 /** The `decide` of one side: the rebuilt path with the product's parts, or the trick's plain one. */
 async function decideOf(spec: PairSpec, side: 'on' | 'off', shared: Shared) {
-  const key = loadBenchKeys(shared.keysPath).rsa
+  const keys = loadBenchKeys(shared.keysPath)
+  const key = keys.rsa
   const tokens = JSON.parse(readFileSync(shared.tokensPath, 'utf8')) as Tokens
+  if (typeof spec.parts === 'object' && 'variant' in spec.parts) {
+    // Two issuers, the token's second: the product's, or the copy without the trick.
+    const create =
+      side === 'on'
+        ? createMultiIssuerValidator
+        : (await importVariant(variantDir(spec.id))).createMultiIssuerValidator
+    const validator = create({
+      issuers: {
+        other: { issuer: 'https://other.example/', audience: AUDIENCE, keys: toJwks(keys.ec) },
+        entra: { issuer: ISSUER, audience: AUDIENCE, keys: toJwks(key) },
+      },
+    })
+    await validator.warmUp()
+    return { decide: decideAtOnce(validator), tokens }
+  }
   const dpop = spec.scenario === 'dpop' ? { dpop: DPOP } : {}
   if (side === 'on') return { decide: await createPath(key, dpop), tokens }
   if (spec.parts !== 'product') return { decide: await createPath(key, spec.parts), tokens }
@@ -445,12 +569,7 @@ async function decideOf(spec: PairSpec, side: 'on' | 'off', shared: Shared) {
     ...dpop,
   })
   await validator.warmUp()
-  const decide: DecidePath = (request) => {
-    const decision = validator.decide(request)
-    if (decision instanceof Promise) throw new Error('the validator had to wait')
-    return decision
-  }
-  return { decide, tokens }
+  return { decide: decideAtOnce(validator), tokens }
 }
 
 function timed(side: Side, n: number): number {
@@ -477,7 +596,11 @@ function summarise(
   const offMedianUs = median(offUs) + offGcUs
   const savingMin = (offMinUs - onMinUs) / offMinUs
   const savingMedian = (offMedianUs - onMedianUs) / offMedianUs
-  const check = spec.parts === 'product'
+  const check =
+    spec.parts === 'product' ||
+    (typeof spec.parts === 'object' &&
+      'variant' in spec.parts &&
+      spec.parts.variant.replace.length === 0)
   return {
     id: spec.id,
     trick: spec.trick,
@@ -506,8 +629,9 @@ function summarise(
 async function interleaved(spec: PairSpec, shared: Shared): Promise<TrickResult> {
   const onPath = await decideOf(spec, 'on', shared)
   const offPath = await decideOf(spec, 'off', shared)
-  const on = sideOf(onPath.decide, spec.scenario, onPath.tokens, shared.proofsPath)
-  const off = sideOf(offPath.decide, spec.scenario, offPath.tokens, shared.proofsPath)
+  const workload = WORKLOAD_OF[spec.scenario]
+  const on = sideOf(onPath.decide, workload, onPath.tokens, shared.proofsPath)
+  const off = sideOf(offPath.decide, workload, offPath.tokens, shared.proofsPath)
   // Batch size: about ROUND_MS of the faster side (a hit-path batch is capped by MAX_FRESH).
   let perOp = Number.POSITIVE_INFINITY
   for (let i = 0; i < 5; i++) perOp = Math.min(perOp, timed(on, 64), timed(off, 64))
@@ -536,7 +660,7 @@ type FromSide = { perOpUs: number } | { us: number } | { gc: GcCount }
 /** A child process holding one side of a pair: runs rounds when told, answers their cost. */
 async function serveSide(spec: PairSpec, which: 'on' | 'off', shared: Shared): Promise<void> {
   const { decide, tokens } = await decideOf(spec, which, shared)
-  const side = sideOf(decide, spec.scenario, tokens, shared.proofsPath)
+  const side = sideOf(decide, WORKLOAD_OF[spec.scenario], tokens, shared.proofsPath)
   side.run(PROCESS_WARMUP_OPS)
   let measuring = false
   let measuredOps = 0
@@ -708,6 +832,9 @@ if (process.argv[2] === '--pair') {
   const results: TrickResult[] = []
   for (const spec of PAIRS) {
     if (only !== undefined && !only.includes(spec.id)) continue
+    if (typeof spec.parts === 'object' && 'variant' in spec.parts) {
+      writeVariant(variantDir(spec.id), spec.parts.variant)
+    }
     if (spec.scenario === 'dpop') {
       // Fresh proofs for each pair: a proof is accepted for up to 600 s after it was made.
       const htu = `${DPOP.publicOrigin}${DPOP_PATH}`

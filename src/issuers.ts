@@ -34,7 +34,12 @@ import { readHeader } from './request.js'
 import { type ParsedToken, parseAccessToken } from './token.js'
 import { tokenKeyOf } from './token-cache.js'
 import type { AuthInfo, TokenClaims } from './types.js'
-import { type AuthenticateOptions, createValidator, type Validator } from './validator.js'
+import {
+  type AuthenticateOptions,
+  cacheProbeOf,
+  createValidator,
+  type Validator,
+} from './validator.js'
 
 /**
  * How a configuration whose `issuer` is a predicate tells, from `iss` alone, which issuers are
@@ -118,6 +123,8 @@ interface Route {
   readonly validator: Validator
   /** Bearer tokens only (no DPoP, no certificate binding): a cache hit needs no request step. */
   readonly bearerOnly: boolean
+  /** Whether the validator's verified-token cache holds a token (see cacheProbeOf). */
+  readonly holds: (token: string) => boolean
 }
 
 /** A token accepted before, with its configuration and (Bearer only) the decision made. */
@@ -268,7 +275,12 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
     try {
       const validator = createValidator({ ...entry, name })
       const { dpop, certificateBinding } = validator.options
-      return { name, validator, bearerOnly: dpop === undefined && certificateBinding === undefined }
+      return {
+        name,
+        validator,
+        bearerOnly: dpop === undefined && certificateBinding === undefined,
+        holds: cacheProbeOf(validator),
+      }
     } catch (error) {
       if (error instanceof TypeError) fail(`"issuers.${name}": ${error.message}`)
       throw error
@@ -297,12 +309,16 @@ export function createMultiIssuerValidator(options: MultiIssuerOptions): MultiIs
   const remembered = new Map<number, Remembered>()
 
   function remember(token: string, route: Route, decision: Decision): void {
+    const reusable = route.bearerOnly && decision.headers === undefined
+    // A decision serves a repeated token only while its configuration's cache holds the token
+    // (a hit asks that cache again): one the cache did not take, a one-off token while its
+    // doorkeeper is closed, would only keep an AuthInfo alive for the collector to copy.
+    if (reusable && !route.holds(token)) return
     const id = tokenKeyOf(token)
     if (!remembered.delete(id) && remembered.size >= rememberedLimit) {
       const oldest = remembered.keys().next()
       if (oldest.done !== true) remembered.delete(oldest.value)
     }
-    const reusable = route.bearerOnly && decision.headers === undefined
     remembered.set(id, new Remembered(token, route, reusable ? decision : undefined))
   }
 

@@ -81,6 +81,8 @@ export function tokenKeyOf(token: string): number {
 /** A bounded LRU of verified tokens. */
 export interface TokenCache {
   get(token: string, now: number): Accepted | undefined
+  /** Whether `token` is stored; not a read: it renews nothing and counts as no hit. */
+  holds(token: string): boolean
   set(token: string, decision: Accepted, key: KeyEntry, notBefore: number, expires: number): void
   readonly size: number
 }
@@ -134,6 +136,9 @@ export function createTokenCache(maxEntries: number): TokenCache {
         entries.set(id, entry)
       }
       return entry.decision
+    },
+    holds(token) {
+      return entries.get(tokenKeyOf(token))?.token === token
     },
     set(token, decision, key, notBefore, expires) {
       const id = tokenKeyOf(token)

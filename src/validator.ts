@@ -120,6 +120,22 @@ export interface Validator {
 // recognised by an adapter loaded as ESM (and the other way round) in one process.
 const VALIDATOR = Symbol.for('bearer-guard.validator')
 const fromOptions = new WeakMap<object, Validator>()
+const cacheProbes = new WeakMap<Validator, (token: string) => boolean>()
+
+/**
+ * Whether a validator's verified-token cache holds a Bearer token now (a probe that is not a
+ * read: it renews nothing and counts as no hit); `false` for anything but a `createValidator`
+ * result. The multi-issuer validator remembers an acceptance only while it is.
+ *
+ * @example
+ * ```ts
+ * const holds = cacheProbeOf(validator)
+ * holds(token) // true once the cache took the token
+ * ```
+ */
+export function cacheProbeOf(validator: Validator): (token: string) => boolean {
+  return cacheProbes.get(validator) ?? (() => false)
+}
 
 /**
  * The challenge context of a validator's options: its realm, the schemes it accepts (Bearer
@@ -571,6 +587,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   } as Validator
   // Not enumerable: a copy made with spread is not a validator.
   Object.defineProperty(validator, VALIDATOR, { value: true })
+  cacheProbes.set(validator, (token) => cache?.holds(token) === true)
   return Object.freeze(validator)
 }
 

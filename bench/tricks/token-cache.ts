@@ -56,6 +56,9 @@ export function createStringKeyCache(maxEntries: number): TokenCache {
   let storedSinceHit = 0
   const unread = 2 * maxEntries + 1_000
   return {
+    holds(token) {
+      return entries.get(token)?.token === token
+    },
     get(token, now) {
       const entry = entries.get(token)
       if (entry === undefined) return undefined
@@ -96,6 +99,9 @@ export function createRenewEveryHitCache(maxEntries: number): TokenCache {
   let storedSinceHit = 0
   const unread = 2 * maxEntries + 1_000
   return {
+    holds(token) {
+      return entries.get(keyOf(token))?.token === token
+    },
     get(token, now) {
       const id = keyOf(token)
       const entry = entries.get(id)
@@ -132,6 +138,9 @@ export function createNoDoorkeeperCache(maxEntries: number): TokenCache {
   let clock = 0
   const refreshAge = Math.max(1, maxEntries >> 1)
   return {
+    holds(token) {
+      return entries.get(keyOf(token))?.token === token
+    },
     get(token, now) {
       const id = keyOf(token)
       const entry = entries.get(id)

@@ -149,6 +149,15 @@ describe('createTokenCache', () => {
     expect(cache.get(token(2), 1)?.auth?.subject).toBe('b')
   })
 
+  it('holds() renews nothing: an entry probed by it is still the oldest', () => {
+    const cache = createTokenCache(4)
+    for (let n = 1; n <= 4; n++) cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
+    for (let i = 0; i < 10; i++) expect(cache.holds(token(1))).toBe(true)
+    cache.set(token(5), auth('e'), keyEntry(), 0, 100)
+    expect(cache.holds(token(1))).toBe(false)
+    expect(cache.holds(token(2))).toBe(true)
+  })
+
   it('with one entry, always keeps the latest', () => {
     const cache = createTokenCache(1)
     cache.set(token(1), auth('a'), keyEntry(), 0, 100)
@@ -200,6 +209,21 @@ describe('createTokenCache', () => {
       cache.set(token(next), auth('new'), keyEntry(), 0, 100)
       expect(cache.get(token(next), 1)?.auth?.subject).toBe('new')
       expect(cache.size).toBe(3)
+    })
+
+    it('is not opened again by holds(), which is no read', () => {
+      const cache = createTokenCache(3)
+      // Every store probed at once, as the multi-issuer validator does after an acceptance.
+      for (let n = 1; n <= 1_006; n++) {
+        cache.set(token(n), auth(`t${n}`), keyEntry(), 0, 100)
+        expect(cache.holds(token(n))).toBe(true)
+      }
+      cache.set(token(1_007), auth('new'), keyEntry(), 0, 100)
+      expect(cache.holds(token(1_007))).toBe(false)
+      expect(cache.holds(token(1_006))).toBe(true)
+      expect(cache.holds(token(1_003))).toBe(false)
+      // Not the same string: a token with the same end is not held.
+      expect(cache.holds(token(1_006, 'x.y.'))).toBe(false)
     })
 
     it('lets every new token in again after a hit', () => {
