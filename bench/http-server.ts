@@ -24,47 +24,56 @@ process.setSourceMapsEnabled(false)
 
 const jwksUri = process.env.BENCH_JWKS_URI ?? ''
 
-/** fast-jwt has no JWKS client: one verifier per key, prepared from the JWKS at startup. */
-async function fastJwtMiddleware(): Promise<RequestHandler> {
+type Jwk = JsonWebKey & { kid: string }
+
+/** What a hand-written middleware verifies with, made per key of the JWKS (fetched at startup). */
+async function byKid<T>(make: (jwk: Jwk) => T): Promise<Map<string, T>> {
   const response = await fetch(jwksUri)
-  const { keys } = (await response.json()) as { keys: (JsonWebKey & { kid: string })[] }
-  const verifiers = new Map<string, (token: string) => Record<string, unknown>>()
-  for (const jwk of keys) {
-    const pem = createPublicKey({ key: jwk, format: 'jwk' })
-      .export({ type: 'spki', format: 'pem' })
-      .toString()
-    const alg = jwk.kty === 'EC' ? 'ES256' : 'RS256'
-    verifiers.set(
-      jwk.kid,
-      createVerifier({
-        key: pem,
-        algorithms: [alg],
-        allowedIss: ISSUER,
-        allowedAud: AUDIENCE,
-        cache: true,
-      }),
-    )
-  }
+  const { keys } = (await response.json()) as { keys: Jwk[] }
+  return new Map(keys.map((jwk) => [jwk.kid, make(jwk)]))
+}
+
+/** A middleware around `check`, which gives `req.auth` for a Bearer token or throws (a 401). */
+function bearerMiddleware(check: (token: string) => unknown): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization
-    if (header === undefined || !header.startsWith('Bearer ')) {
-      res.status(401).end()
-      return
-    }
-    const token = header.slice(7)
+    let auth: unknown
     try {
-      const { kid } = JSON.parse(
-        Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'),
-      ) as { kid?: string }
-      const verifier = kid === undefined ? undefined : verifiers.get(kid)
-      if (verifier === undefined) throw new Error('unknown kid')
-      ;(req as unknown as { auth: unknown }).auth = verifier(token)
+      if (header === undefined || !header.startsWith('Bearer ')) throw new Error('no token')
+      auth = check(header.slice(7))
     } catch {
       res.status(401).end()
       return
     }
+    ;(req as unknown as { auth: unknown }).auth = auth
     next()
   }
+}
+
+/** The decoded JSON of a token's segment from `start` to `end`. */
+function decodeJson<T>(token: string, start: number, end: number): T {
+  return JSON.parse(Buffer.from(token.slice(start, end), 'base64url').toString('utf8')) as T
+}
+
+/** fast-jwt has no JWKS client: one verifier per key, prepared from the JWKS at startup. */
+async function fastJwtMiddleware(): Promise<RequestHandler> {
+  const verifiers = await byKid((jwk) =>
+    createVerifier({
+      key: createPublicKey({ key: jwk, format: 'jwk' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString(),
+      algorithms: [jwk.kty === 'EC' ? 'ES256' : 'RS256'],
+      allowedIss: ISSUER,
+      allowedAud: AUDIENCE,
+      cache: true,
+    }),
+  )
+  return bearerMiddleware((token) => {
+    const { kid } = decodeJson<{ kid?: string }>(token, 0, token.indexOf('.'))
+    const verifier = kid === undefined ? undefined : verifiers.get(kid)
+    if (verifier === undefined) throw new Error('unknown kid')
+    return verifier(token)
+  })
 }
 
 /**
@@ -73,43 +82,28 @@ async function fastJwtMiddleware(): Promise<RequestHandler> {
  * compared. No cache, no options, no challenge: a reference, not a product.
  */
 async function floorMiddleware(): Promise<RequestHandler> {
-  const response = await fetch(jwksUri)
-  const { keys } = (await response.json()) as { keys: (JsonWebKey & { kid: string })[] }
-  const publicKeys = new Map(
-    keys.map((jwk) => [jwk.kid, createPublicKey({ key: jwk, format: 'jwk' })]),
-  )
-  return (req, res, next) => {
-    const header = req.headers.authorization
-    if (header === undefined || !header.startsWith('Bearer ')) {
-      res.status(401).end()
-      return
-    }
-    const token = header.slice(7)
+  const publicKeys = await byKid((jwk) => createPublicKey({ key: jwk, format: 'jwk' }))
+  return bearerMiddleware((token) => {
     const first = token.indexOf('.')
     const second = token.indexOf('.', first + 1)
-    try {
-      const { kid, alg } = JSON.parse(
-        Buffer.from(token.slice(0, first), 'base64url').toString('utf8'),
-      ) as { kid?: string; alg?: string }
-      const key = kid === undefined ? undefined : publicKeys.get(kid)
-      if (key === undefined || alg !== 'RS256') throw new Error('no key')
-      const claims = JSON.parse(
-        Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'),
-      ) as { iss?: string; aud?: string; exp?: number }
-      const signature = Buffer.from(token.slice(second + 1), 'base64url')
-      if (!verify('sha256', Buffer.from(token.slice(0, second)), key, signature)) {
-        throw new Error('bad signature')
-      }
-      if (claims.iss !== ISSUER || claims.aud !== AUDIENCE) throw new Error('not for us')
-      if (typeof claims.exp !== 'number' || claims.exp <= Date.now() / 1000)
-        throw new Error('expired')
-      ;(req as unknown as { auth: unknown }).auth = claims
-    } catch {
-      res.status(401).end()
-      return
+    const { kid, alg } = decodeJson<{ kid?: string; alg?: string }>(token, 0, first)
+    const key = kid === undefined ? undefined : publicKeys.get(kid)
+    if (key === undefined || alg !== 'RS256') throw new Error('no key')
+    const claims = decodeJson<{ iss?: string; aud?: string; exp?: number }>(
+      token,
+      first + 1,
+      second,
+    )
+    const signature = Buffer.from(token.slice(second + 1), 'base64url')
+    if (!verify('sha256', Buffer.from(token.slice(0, second)), key, signature)) {
+      throw new Error('bad signature')
     }
-    next()
-  }
+    if (claims.iss !== ISSUER || claims.aud !== AUDIENCE) throw new Error('not for us')
+    if (typeof claims.exp !== 'number' || claims.exp <= Date.now() / 1000) {
+      throw new Error('expired')
+    }
+    return claims
+  })
 }
 
 async function expressApp(target: Target): Promise<express.Express> {
