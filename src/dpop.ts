@@ -90,8 +90,10 @@ export interface KnownProofHeader {
   /** The imported `jwk`'s verifier for the header's `alg`; `undefined` when it cannot be made. */
   readonly verifier: SignatureVerifier | undefined
 }
-// A header text is at most a token's length (maxTokenLength); an RSA key's is over 512 characters.
+// 1,024 header texts of at most 2,048 characters each (an RSA-4096 key's is about 950): a longer
+// one, which no client needs, is decoded, hashed and imported for every proof instead.
 const MAX_PROOF_HEADERS = 1_024
+const MAX_PROOF_HEADER_TEXT = 2_048
 const knownHeaders = new Map<string, KnownProofHeader>()
 const normalHtus = new Map<string, string>()
 
@@ -130,13 +132,14 @@ export function readProofKey(
   return { header: Object.freeze(header), jkt, verifier }
 }
 
-/** {@link readProofKey}, kept as the value of the header's text. */
+/** {@link readProofKey}, kept as the value of the header's text (unless it is too long). */
 export function rememberProofHeader(
   text: string,
   header: TokenHeader,
   jwk: Readonly<Record<string, unknown>>,
 ): KnownProofHeader {
   const known = readProofKey(header, jwk)
+  if (text.length > MAX_PROOF_HEADER_TEXT) return known
   if (knownHeaders.size >= MAX_PROOF_HEADERS) {
     knownHeaders.delete(knownHeaders.keys().next().value as string)
   }

@@ -217,6 +217,37 @@ describe('DPoP on', () => {
     expect(decision.error?.reason).toBe('malformed_proof')
   })
 
+  it('checks a proof whose header is too long to be remembered in full, every time', async () => {
+    // 3,000 characters of an extra header member: a header text over 2,048 is not kept.
+    const validator = createValidator({ ...base, dpop })
+    const long = { header: { pad: 'x'.repeat(3_000) } }
+    for (let i = 0; i < 2; i++) {
+      const proof = await makeProof(key, { token, ...long })
+      expect(proof.indexOf('.')).toBeGreaterThan(2_048)
+      const accepted = await validator.decide(
+        nodeRequest([
+          ['Authorization', `DPoP ${token}`],
+          ['DPoP', proof],
+        ]),
+      )
+      expect(accepted.error).toBeUndefined()
+    }
+    // The same long header over a payload it was not signed with is refused.
+    const [header] = (await makeProof(key, { token, ...long })).split('.') as [string]
+    const [, payload, signature] = (await makeProof(key, { token })).split('.') as [
+      string,
+      string,
+      string,
+    ]
+    const forged = await validator.decide(
+      nodeRequest([
+        ['Authorization', `DPoP ${token}`],
+        ['DPoP', `${header}.${payload}.${signature}`],
+      ]),
+    )
+    expect(forged.error?.reason).toBe('bad_proof_signature')
+  })
+
   it('keeps proofs per key in the store for maxProofAge + 2 × clockTolerance', async () => {
     const calls: Array<[string, number]> = []
     const replayStore: ReplayStore = {
