@@ -9,7 +9,7 @@
  * own `HttpException`, so it would drop the headers and log every rejection with a stack trace.
  * It copies `err.status` and `err.headers` as they are, and decides nothing.
  *
- * About 165 lines of code where the other adapters need under 80: Nest asks for a module (with
+ * About 167 lines of code where the other adapters need under 80: Nest asks for a module (with
  * its `forRoot`/`forRootAsync` providers), an injectable guard class, an exception filter, a
  * parameter decorator and decorators that store requirements as metadata, and the guard sets the
  * decision's headers through Nest's HTTP adapter. That is Nest's own ceremony; the token

@@ -14,7 +14,7 @@ import type { AuthorizationInput } from './authorization.js'
 import { InvalidDpopProofError, type RejectionReason, UseDpopNonceError } from './errors.js'
 import { normalizeHtu } from './htu.js'
 import type { ResolvedDpopOptions, ResolvedOptions } from './options.js'
-import { remember } from './remembered.js'
+import { remember, type TableBounds } from './remembered.js'
 import { checkSignature, parseToken } from './token.js'
 import type { TokenClaims, TokenHeader } from './types.js'
 import type { SignatureVerifier } from './verify.js'
@@ -90,10 +90,11 @@ export interface KnownProofHeader {
   /** The imported `jwk`'s verifier for the header's `alg`; `undefined` when it cannot be made. */
   readonly verifier: SignatureVerifier | undefined
 }
-// 1,024 header texts of at most 2,048 characters each (an RSA-4096 key's is about 950): a longer
-// one, which no client needs, is decoded, hashed and imported for every proof instead.
-const MAX_PROOF_HEADERS = 1_024
-const MAX_PROOF_HEADER_TEXT = 2_048
+/**
+ * 1,024 header texts of at most 2,048 characters each (an RSA-4096 key's is about 950): a longer
+ * one, which no client needs, is decoded, hashed and imported for every proof instead.
+ */
+const PROOF_HEADER_BOUNDS: TableBounds = { texts: 1_024, textLength: 2_048 }
 const knownHeaders = new Map<string, KnownProofHeader>()
 const normalHtus = new Map<string, string>()
 
@@ -138,13 +139,7 @@ export function rememberProofHeader(
   header: TokenHeader,
   jwk: Readonly<Record<string, unknown>>,
 ): KnownProofHeader {
-  const known = readProofKey(header, jwk)
-  if (text.length > MAX_PROOF_HEADER_TEXT) return known
-  if (knownHeaders.size >= MAX_PROOF_HEADERS) {
-    knownHeaders.delete(knownHeaders.keys().next().value as string)
-  }
-  knownHeaders.set(text, known)
-  return known
+  return remember(knownHeaders, text, readProofKey(header, jwk), PROOF_HEADER_BOUNDS)
 }
 
 /** The one proof of a request's `DPoP` header lines (§4.3 check 1). */

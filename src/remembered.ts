@@ -15,10 +15,27 @@
 export const MAX_REMEMBERED = 256
 export const MAX_REMEMBERED_TEXT = 512
 
-/** Puts `value` in `table` as the value of `text` (unless the text is too long); hands it back. */
-export function remember<V>(table: Map<string, V>, text: string, value: V): V {
-  if (text.length <= MAX_REMEMBERED_TEXT) {
-    if (table.size >= MAX_REMEMBERED) table.delete(table.keys().next().value as string)
+/** How many texts a table holds, and the longest text it takes. */
+export interface TableBounds {
+  readonly texts: number
+  readonly textLength: number
+}
+
+const DEFAULT_BOUNDS: TableBounds = { texts: MAX_REMEMBERED, textLength: MAX_REMEMBERED_TEXT }
+
+/**
+ * Puts `value` in `table` as the value of `text` (unless the text is too long), the oldest text
+ * going when the table is full; hands the value back. `bounds` for a table of its own measure
+ * (dpop.ts keeps proof headers, longer than 512 characters for RSA keys).
+ */
+export function remember<V>(
+  table: Map<string, V>,
+  text: string,
+  value: V,
+  bounds: TableBounds = DEFAULT_BOUNDS,
+): V {
+  if (text.length <= bounds.textLength) {
+    if (table.size >= bounds.texts) table.delete(table.keys().next().value as string)
     table.set(text, value)
   }
   return value

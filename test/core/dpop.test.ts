@@ -6,6 +6,7 @@
 import { createPublicKey } from 'node:crypto'
 import { calculateJwkThumbprint } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { knownProofHeader, rememberProofHeader } from '../../src/dpop.js'
 import {
   accessTokenHash,
   type BearerGuardError,
@@ -21,6 +22,7 @@ import {
   makeProof,
   mintBoundToken,
   PUBLIC_ORIGIN,
+  proofJwk,
   tokenHash,
 } from '../helpers/dpop.js'
 import { rsaKey, toJwks } from '../helpers/keys.js'
@@ -215,6 +217,24 @@ describe('DPoP on', () => {
       ]),
     )
     expect(decision.error?.reason).toBe('malformed_proof')
+  })
+
+  it('keeps proof headers of at most 2,048 characters, 1,024 of them, the oldest going first', () => {
+    const jwk = proofJwk(key)
+    const header = (pad: string) => ({ typ: 'dpop+jwt', alg: key.alg, jwk, pad })
+    const text = (pad: string) => Buffer.from(JSON.stringify(header(pad))).toString('base64url')
+    const long = 'x'.repeat(2_048)
+    expect(text(long).length).toBeGreaterThan(2_048)
+    expect(rememberProofHeader(text(long), header(long), jwk).verifier).toBeDefined()
+    expect(knownProofHeader(text(long))).toBeUndefined()
+    const first = text('first')
+    rememberProofHeader(first, header('first'), jwk)
+    expect(knownProofHeader(first)?.jkt).toBe(rememberProofHeader(first, header('first'), jwk).jkt)
+    for (let i = 0; i < 1_024; i++) {
+      rememberProofHeader(text(`n${i}`), header(`n${i}`), jwk)
+    }
+    expect(knownProofHeader(first)).toBeUndefined()
+    expect(knownProofHeader(text('n1023'))).toBeDefined()
   })
 
   it('checks a proof whose header is too long to be remembered in full, every time', async () => {

@@ -51,6 +51,17 @@ describe('remembered', () => {
     remember(table, 'x'.repeat(MAX_REMEMBERED_TEXT), 3)
     expect(table.size).toBe(1)
   })
+
+  it('keeps a table of its own measure within the bounds it is given', () => {
+    const table = new Map<string, number>()
+    const bounds = { texts: 3, textLength: 10 }
+    for (let i = 0; i < 5; i++) remember(table, `t${i}`, i, bounds)
+    expect([...table.keys()]).toEqual(['t2', 't3', 't4'])
+    remember(table, 'x'.repeat(11), 9, bounds)
+    expect(table.has('x'.repeat(11))).toBe(false)
+    remember(table, 'x'.repeat(10), 10, bounds)
+    expect([...table.keys()]).toEqual(['t3', 't4', 'x'.repeat(10)])
+  })
 })
 
 describe('parseAccessToken', () => {
